@@ -1,0 +1,528 @@
+/*
+ * Opening the shared database and keeping its schema current (see db.h).
+ * The schema is a list of migrations; PRAGMA user_version records how many
+ * have run. The views at the end are the documented interface analysts and
+ * the later stages query.
+ */
+#include "common/db.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/buf.h"
+#include "common/hash.h"
+#include "common/ref.h"
+
+/* Migration 1: the whole first schema, one statement per string. */
+static const char *const schema_v1[] = {
+    "CREATE TABLE meta(cle TEXT PRIMARY KEY, valeur TEXT NOT NULL) WITHOUT ROWID;\n",
+    /* Reference data, copied from data/ (cp_db_sync_ref). */
+    "CREATE TABLE ref_indicateur(\n"
+    "  code TEXT PRIMARY KEY, libelle TEXT NOT NULL, axe TEXT NOT NULL,\n"
+    "  unite TEXT NOT NULL, nature TEXT NOT NULL,\n"
+    "  numerateur TEXT, denominateur TEXT, poids TEXT, min REAL, max REAL,\n"
+    "  sens TEXT NOT NULL, annee_debut INTEGER NOT NULL, annee_fin INTEGER NOT NULL,\n"
+    "  annuel_seul INTEGER NOT NULL, types TEXT NOT NULL, obligatoire INTEGER NOT NULL,\n"
+    "  rang INTEGER NOT NULL);\n",
+    "CREATE TABLE ref_signataire(\n"
+    "  code TEXT PRIMARY KEY, nom TEXT NOT NULL, type TEXT NOT NULL,\n"
+    "  departements TEXT NOT NULL, region TEXT NOT NULL, debut TEXT, fin TEXT);\n",
+    "CREATE TABLE ref_region(code TEXT PRIMARY KEY, nom TEXT NOT NULL);\n",
+    "CREATE TABLE ref_departement(code TEXT PRIMARY KEY, nom TEXT NOT NULL,\n"
+    "  region TEXT NOT NULL);\n",
+    /* Ingest: one row per submitted file, its values and its rejections. */
+    "CREATE TABLE fichier(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  nom TEXT NOT NULL,\n"              /* base name */
+    "  chemin TEXT NOT NULL,\n"           /* path as given on the command line */
+    "  empreinte TEXT NOT NULL,\n"        /* SHA-256 of the bytes */
+    "  taille INTEGER NOT NULL,\n"
+    "  recu_le TEXT NOT NULL,\n"          /* reception time, ISO 8601 local */
+    "  source_date TEXT NOT NULL,\n"      /* 'reception.csv' or 'mtime' */
+    "  format TEXT NOT NULL,\n"           /* csv, xlsx, ods, rollup, inconnu */
+    "  encodage TEXT, separateur TEXT, forme TEXT, feuille TEXT,\n"
+    "  niveau TEXT NOT NULL DEFAULT 'signataire',\n" /* 'signataire' or 'region' (roll-up) */
+    "  statut TEXT NOT NULL CHECK (statut IN\n"
+    "    ('accepte','accepte_partiel','rejete','doublon')),\n"
+    "  motif TEXT,\n"                     /* why rejected or duplicate, in French */
+    "  doublon_de INTEGER REFERENCES fichier(id),\n"
+    "  nb_valeurs INTEGER NOT NULL DEFAULT 0,\n"
+    "  nb_rejets INTEGER NOT NULL DEFAULT 0,\n"
+    "  ingere_le TEXT NOT NULL,\n"
+    "  UNIQUE(nom, empreinte));\n",
+    "CREATE INDEX fichier_empreinte ON fichier(empreinte);\n",
+    "CREATE TABLE valeur(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  fichier_id INTEGER NOT NULL REFERENCES fichier(id) ON DELETE CASCADE,\n"
+    "  signataire TEXT NOT NULL, periode TEXT NOT NULL, indicateur TEXT NOT NULL,\n"
+    "  valeur REAL,\n"                    /* catalog unit; NULL when declared missing */
+    "  manquant TEXT,\n"                  /* 'NC' or 'SO' when declared missing */
+    "  cible REAL, commentaire TEXT,\n"
+    "  brut TEXT,\n"                      /* the cell's text as sent */
+    "  emplacement TEXT NOT NULL);\n"     /* Feuille!D14 or L14C3 */,
+    "CREATE INDEX valeur_fichier ON valeur(fichier_id);\n",
+    /* The value in force for each key: the latest received accepted file
+     * wins; rang = recu_le || '|' || nom orders files. */
+    "CREATE TABLE courant(\n"
+    "  signataire TEXT NOT NULL, periode TEXT NOT NULL, indicateur TEXT NOT NULL,\n"
+    "  valeur_id INTEGER NOT NULL REFERENCES valeur(id),\n"
+    "  rang TEXT NOT NULL,\n"
+    "  PRIMARY KEY(signataire, periode, indicateur)) WITHOUT ROWID;\n",
+    "CREATE TABLE rejet(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  fichier_id INTEGER NOT NULL REFERENCES fichier(id) ON DELETE CASCADE,\n"
+    "  emplacement TEXT NOT NULL,\n"      /* '' for the whole file */
+    "  code TEXT NOT NULL, brut TEXT, message TEXT NOT NULL,\n"
+    "  signataire TEXT, periode TEXT, indicateur TEXT);\n",
+    "CREATE INDEX rejet_fichier ON rejet(fichier_id);\n",
+    /* Consolidate: findings, the values they involve, explanations. */
+    "CREATE TABLE constat(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  regle TEXT NOT NULL,\n"
+    "  gravite TEXT NOT NULL CHECK (gravite IN ('bloquant','avertissement','info')),\n"
+    "  signataire TEXT, periode TEXT,\n"
+    "  indicateurs TEXT NOT NULL DEFAULT '',\n" /* codes, comma-separated */
+    "  valeurs TEXT NOT NULL DEFAULT '',\n"     /* values, same order, '|'-separated */
+    "  message TEXT NOT NULL,\n"
+    "  cle TEXT NOT NULL UNIQUE);\n"            /* regle|signataire|periode|indicateurs */,
+    "CREATE TABLE constat_valeur(\n"
+    "  constat_id INTEGER NOT NULL REFERENCES constat(id) ON DELETE CASCADE,\n"
+    "  rang INTEGER NOT NULL,\n"
+    "  signataire TEXT NOT NULL, periode TEXT NOT NULL, indicateur TEXT NOT NULL,\n"
+    "  valeur REAL, valeur_id INTEGER REFERENCES valeur(id),\n"
+    "  PRIMARY KEY(constat_id, rang));\n",
+    "CREATE TABLE explication(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  cle TEXT NOT NULL,\n"              /* the finding's cle */
+    "  valeurs TEXT NOT NULL,\n"          /* the finding's values when explained */
+    "  justification TEXT NOT NULL, auteur TEXT, cree_le TEXT NOT NULL,\n"
+    "  caduque_le TEXT);\n"               /* set when a value it refers to changed */,
+    "CREATE TABLE exclusion(\n"           /* values under a bloquant finding */
+    "  signataire TEXT NOT NULL, periode TEXT NOT NULL, indicateur TEXT NOT NULL,\n"
+    "  constat_id INTEGER NOT NULL,\n"
+    "  PRIMARY KEY(signataire, periode, indicateur)) WITHOUT ROWID;\n",
+    /* Aggregates by région and nation, each with its coverage. */
+    "CREATE TABLE agregat(\n"
+    "  niveau TEXT NOT NULL CHECK (niveau IN ('region','national')),\n"
+    "  zone TEXT NOT NULL,\n"             /* région code, or 'FR' */
+    "  groupe TEXT NOT NULL,\n"           /* signatory type: D, M, R */
+    "  periode TEXT NOT NULL, indicateur TEXT NOT NULL,\n"
+    "  valeur REAL, numerateur REAL, denominateur REAL,\n"
+    "  couverts INTEGER NOT NULL, attendus INTEGER NOT NULL,\n"
+    "  part_couverte REAL,\n"             /* ratio: share of the denominator covered */
+    "  partiel INTEGER NOT NULL,\n"       /* 1 when couverts < attendus */
+    "  derive INTEGER NOT NULL DEFAULT 0,\n" /* 1: a year derived from S1 + S2 */
+    "  PRIMARY KEY(niveau, zone, groupe, periode, indicateur)) WITHOUT ROWID;\n",
+    "CREATE TABLE contribution(\n"        /* which signatory gave what to an aggregate */
+    "  niveau TEXT NOT NULL, zone TEXT NOT NULL, groupe TEXT NOT NULL,\n"
+    "  periode TEXT NOT NULL, indicateur TEXT NOT NULL, signataire TEXT NOT NULL,\n"
+    "  valeur REAL, numerateur REAL, denominateur REAL, derive INTEGER NOT NULL DEFAULT 0,\n"
+    "  PRIMARY KEY(niveau, zone, groupe, periode, indicateur, signataire)) WITHOUT ROWID;\n",
+    /* Render: what was last rendered, to redo only what changed. */
+    "CREATE TABLE rendu(\n"
+    "  zone TEXT NOT NULL, periode TEXT NOT NULL, empreinte TEXT NOT NULL,\n"
+    "  rendu_le TEXT NOT NULL, PRIMARY KEY(zone, periode)) WITHOUT ROWID;\n",
+    /* The documented views. */
+    "CREATE VIEW valeurs_courantes AS\n"
+    "  SELECT c.signataire, c.periode, c.indicateur, v.valeur, v.cible, v.commentaire,\n"
+    "         f.nom AS fichier, v.emplacement, f.recu_le,\n"
+    "         v.manquant, v.brut, f.empreinte, v.id AS valeur_id\n"
+    "  FROM courant c JOIN valeur v ON v.id = c.valeur_id\n"
+    "  JOIN fichier f ON f.id = v.fichier_id;\n",
+    "CREATE VIEW soumissions AS\n"
+    "  SELECT f.nom AS fichier, f.empreinte, f.recu_le, f.statut, f.nb_valeurs,\n"
+    "         f.nb_rejets, f.format, f.encodage, f.separateur, f.forme, f.feuille,\n"
+    "         f.niveau, f.motif, d.nom AS doublon_de, f.chemin, f.taille, f.ingere_le\n"
+    "  FROM fichier f LEFT JOIN fichier d ON d.id = f.doublon_de;\n",
+    "CREATE VIEW rejets AS\n"
+    "  SELECT f.nom AS fichier, r.emplacement, r.code, r.message, r.brut,\n"
+    "         r.signataire, r.periode, r.indicateur, f.recu_le\n"
+    "  FROM rejet r JOIN fichier f ON f.id = r.fichier_id;\n",
+    "CREATE VIEW constats AS\n"
+    "  SELECT c.regle, c.gravite, c.signataire, c.periode, c.indicateurs, c.valeurs,\n"
+    "    c.message,\n"
+    "    (SELECT group_concat(nom, ', ') FROM (SELECT DISTINCT f.nom FROM constat_valeur cv\n"
+    "       JOIN valeur v ON v.id = cv.valeur_id JOIN fichier f ON f.id = v.fichier_id\n"
+    "       WHERE cv.constat_id = c.id ORDER BY f.nom)) AS fichier,\n"
+    "    (SELECT group_concat(v.emplacement, ', ') FROM constat_valeur cv\n"
+    "       JOIN valeur v ON v.id = cv.valeur_id WHERE cv.constat_id = c.id) AS emplacement,\n"
+    "    (SELECT e.justification FROM explication e WHERE e.cle = c.cle\n"
+    "       AND e.valeurs = c.valeurs AND e.caduque_le IS NULL\n"
+    "       ORDER BY e.id DESC LIMIT 1) AS explication,\n"
+    "    c.cle, c.id\n"
+    "  FROM constat c;\n",
+    "CREATE VIEW agregats AS\n"
+    "  SELECT niveau, zone, groupe, periode, indicateur, valeur, numerateur,\n"
+    "         denominateur, couverts, attendus, partiel, part_couverte, derive\n"
+    "  FROM agregat;\n",
+    NULL,
+};
+
+static const char *const *const migrations[] = {schema_v1};
+
+const char *cp_db_default_path(void)
+{
+    const char *p = getenv("CALPAE_DB");
+    return p && *p ? p : "calpae.db";
+}
+
+int cp_db_fail(sqlite3 *db, struct cp_err *err, const char *what)
+{
+    int code = db ? sqlite3_extended_errcode(db) : SQLITE_ERROR;
+    int status = (code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED
+                     ? CP_EX_TEMPFAIL
+                     : CP_EX_IOERR;
+    return cp_err_set(err, status, "db", NULL, "base de données : %s : %s", what,
+                      db ? sqlite3_errmsg(db) : "mémoire insuffisante");
+}
+
+int cp_db_exec(sqlite3 *db, const char *sql, struct cp_err *err)
+{
+    if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        return cp_db_fail(db, err, "exécution SQL");
+    return 0;
+}
+
+int cp_db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, struct cp_err *err)
+{
+    if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK) {
+        *st = NULL;
+        return cp_db_fail(db, err, "préparation d'une requête");
+    }
+    return 0;
+}
+
+int cp_db_begin(sqlite3 *db, struct cp_err *err)
+{
+    return cp_db_exec(db, "BEGIN IMMEDIATE", err);
+}
+
+int cp_db_commit(sqlite3 *db, struct cp_err *err)
+{
+    return cp_db_exec(db, "COMMIT", err);
+}
+
+void cp_db_rollback(sqlite3 *db)
+{
+    if (!sqlite3_get_autocommit(db))
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static int user_version(sqlite3 *db, int *v)
+{
+    sqlite3_stmt *st;
+    int rc = -1;
+
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        *v = sqlite3_column_int(st, 0);
+        rc = 0;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int migrate(sqlite3 *db, struct cp_err *err)
+{
+    const int target = (int)(sizeof migrations / sizeof migrations[0]);
+    char pragma[64];
+    int v;
+
+    if (user_version(db, &v) < 0)
+        return cp_db_fail(db, err, "lecture de la version du schéma");
+    if (v == target)
+        return 0;
+    if (v > target)
+        return cp_err_set(err, CP_EX_CONFIG, "db_too_new", NULL,
+                          "la base a été écrite par une version plus récente de calpae "
+                          "(schéma %d, celle-ci connaît %d) : mettez calpae à jour",
+                          v, target);
+    if (cp_db_begin(db, err) < 0)
+        return -1;
+    /* Re-read under the write lock: another process may have migrated. */
+    if (user_version(db, &v) < 0) {
+        cp_db_rollback(db);
+        return cp_db_fail(db, err, "lecture de la version du schéma");
+    }
+    for (; v < target; v++) {
+        for (const char *const *stmt = migrations[v]; *stmt; stmt++) {
+            if (cp_db_exec(db, *stmt, err) < 0) {
+                cp_db_rollback(db);
+                cp_err_prefix(err, "migration du schéma vers la version %d : ", v + 1);
+                return -1;
+            }
+        }
+    }
+    snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", target);
+    if (cp_db_exec(db, pragma, err) < 0) {
+        cp_db_rollback(db);
+        return -1;
+    }
+    return cp_db_commit(db, err);
+}
+
+int cp_db_open(sqlite3 **out, const char *path, int flags, struct cp_err *err)
+{
+    sqlite3 *db = NULL;
+    int oflags = (flags & CP_DB_READONLY) ? SQLITE_OPEN_READONLY
+                                          : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+
+    *out = NULL;
+    if (sqlite3_open_v2(path, &db, oflags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        cp_err_set(err, (flags & CP_DB_READONLY) ? CP_EX_NOINPUT : CP_EX_CANTCREAT, "db",
+                   path, "impossible d'ouvrir la base « %s » : %s", path,
+                   db ? sqlite3_errmsg(db) : "mémoire insuffisante");
+        sqlite3_close(db);
+        return -1;
+    }
+    sqlite3_busy_timeout(db, 10000);
+    sqlite3_extended_result_codes(db, 1);
+    if (!(flags & CP_DB_READONLY)) {
+        if (cp_db_exec(db, "PRAGMA journal_mode=WAL", err) < 0)
+            goto fail;
+    }
+    if (cp_db_exec(db, "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;"
+                       "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-16000",
+                   err) < 0)
+        goto fail;
+    if (!(flags & CP_DB_READONLY) && migrate(db, err) < 0)
+        goto fail;
+    *out = db;
+    return 0;
+fail:
+    cp_err_prefix(err, "%s : ", path);
+    sqlite3_close(db);
+    return -1;
+}
+
+int cp_db_close(sqlite3 *db, struct cp_err *err)
+{
+    if (!db)
+        return 0;
+    if (sqlite3_close(db) != SQLITE_OK) {
+        cp_db_fail(db, err, "fermeture");
+        sqlite3_close_v2(db);
+        return -1;
+    }
+    return 0;
+}
+
+char *cp_db_meta_get(sqlite3 *db, const char *key)
+{
+    sqlite3_stmt *st;
+    char *v = NULL;
+
+    if (sqlite3_prepare_v2(db, "SELECT valeur FROM meta WHERE cle = ?", -1, &st, NULL) !=
+        SQLITE_OK)
+        return NULL;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        const char *t = (const char *)sqlite3_column_text(st, 0);
+        v = t ? strdup(t) : NULL;
+    }
+    sqlite3_finalize(st);
+    return v;
+}
+
+int cp_db_meta_set(sqlite3 *db, const char *key, const char *value, struct cp_err *err)
+{
+    sqlite3_stmt *st;
+    int rc = 0;
+
+    if (cp_db_prepare(db,
+                      "INSERT INTO meta(cle, valeur) VALUES(?, ?)"
+                      " ON CONFLICT(cle) DO UPDATE SET valeur = excluded.valeur",
+                      &st, err) < 0)
+        return -1;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = cp_db_fail(db, err, "écriture des métadonnées");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static void bind_opt_text(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s && *s)
+        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static int step_reset(sqlite3 *db, sqlite3_stmt *st, struct cp_err *err)
+{
+    int rc = sqlite3_step(st);
+
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? 0 : cp_db_fail(db, err, "copie des données de référence");
+}
+
+static int sync_indicators(sqlite3 *db, const struct cp_ref *ref, struct cp_err *err)
+{
+    sqlite3_stmt *st;
+    int rc = 0;
+
+    if (cp_db_prepare(db,
+                      "INSERT INTO ref_indicateur VALUES"
+                      "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)",
+                      &st, err) < 0)
+        return -1;
+    for (size_t i = 0; i < ref->nind && rc == 0; i++) {
+        const struct cp_indicator *d = &ref->ind[i];
+        char types[8];
+        int n = 0;
+
+        if (d->types & CP_TYPE_D)
+            n += snprintf(types + n, sizeof types - (size_t)n, "%sD", n ? "," : "");
+        if (d->types & CP_TYPE_M)
+            n += snprintf(types + n, sizeof types - (size_t)n, "%sM", n ? "," : "");
+        if (d->types & CP_TYPE_R)
+            snprintf(types + n, sizeof types - (size_t)n, "%sR", n ? "," : "");
+        sqlite3_bind_text(st, 1, d->code, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, d->label, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, d->axis, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, cp_unit_name(d->unit), -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, cp_nature_name(d->nature), -1, SQLITE_STATIC);
+        bind_opt_text(st, 6, d->num >= 0 ? ref->ind[d->num].code : NULL);
+        bind_opt_text(st, 7, d->den >= 0 ? ref->ind[d->den].code : NULL);
+        bind_opt_text(st, 8, d->weight >= 0 ? ref->ind[d->weight].code : NULL);
+        if (d->has_min)
+            sqlite3_bind_double(st, 9, d->min);
+        if (d->has_max)
+            sqlite3_bind_double(st, 10, d->max);
+        sqlite3_bind_text(st, 11,
+                          d->sens == CP_SENS_HAUSSE   ? "hausse"
+                          : d->sens == CP_SENS_BAISSE ? "baisse"
+                                                      : "neutre",
+                          -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 12, d->year_from);
+        sqlite3_bind_int(st, 13, d->year_to);
+        sqlite3_bind_int(st, 14, d->yearly_only);
+        sqlite3_bind_text(st, 15, types, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int(st, 16, d->mandatory);
+        sqlite3_bind_int(st, 17, (int)i);
+        rc = step_reset(db, st, err);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int sync_signatories(sqlite3 *db, const struct cp_ref *ref, struct cp_err *err)
+{
+    sqlite3_stmt *st;
+    int rc = 0;
+
+    if (cp_db_prepare(db, "INSERT INTO ref_signataire VALUES(?1,?2,?3,?4,?5,?6,?7)", &st,
+                      err) < 0)
+        return -1;
+    for (size_t i = 0; i < ref->nsig && rc == 0; i++) {
+        const struct cp_signatory *s = &ref->sig[i];
+        char type[2] = {s->type, '\0'};
+
+        sqlite3_bind_text(st, 1, s->code, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, s->name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, type, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 4, s->departements ? s->departements : "", -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, s->region, -1, SQLITE_STATIC);
+        bind_opt_text(st, 6, s->start);
+        bind_opt_text(st, 7, s->end);
+        rc = step_reset(db, st, err);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int sync_places(sqlite3 *db, const struct cp_ref *ref, struct cp_err *err)
+{
+    sqlite3_stmt *r = NULL, *d = NULL;
+    int rc = -1;
+
+    if (cp_db_prepare(db, "INSERT INTO ref_region VALUES(?1,?2)", &r, err) < 0 ||
+        cp_db_prepare(db, "INSERT INTO ref_departement VALUES(?1,?2,?3)", &d, err) < 0)
+        goto out;
+    for (size_t i = 0; i < ref->nreg; i++) {
+        sqlite3_bind_text(r, 1, ref->reg[i].code, -1, SQLITE_STATIC);
+        sqlite3_bind_text(r, 2, ref->reg[i].name, -1, SQLITE_STATIC);
+        if (step_reset(db, r, err) < 0)
+            goto out;
+    }
+    for (size_t i = 0; i < ref->ndep; i++) {
+        sqlite3_bind_text(d, 1, ref->dep[i].code, -1, SQLITE_STATIC);
+        sqlite3_bind_text(d, 2, ref->dep[i].name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(d, 3, ref->dep[i].region, -1, SQLITE_STATIC);
+        if (step_reset(db, d, err) < 0)
+            goto out;
+    }
+    rc = 0;
+out:
+    sqlite3_finalize(r);
+    sqlite3_finalize(d);
+    return rc;
+}
+
+int cp_db_sync_ref(sqlite3 *db, const struct cp_ref *ref, struct cp_err *err)
+{
+    char *stored = cp_db_meta_get(db, "version_referentiel");
+    struct cp_buf version = CP_BUF_INIT(1024);
+    int same, rc = -1;
+
+    /* The version covers every reference file that shapes the tables. */
+    cp_buf_addf(&version, "%s:%zu:%zu:%zu", ref->catalog_version, ref->nsig, ref->nreg,
+                ref->ndep);
+    for (size_t i = 0; i < ref->nsig; i++)
+        cp_buf_addf(&version, "%s%s%s", ref->sig[i].code, ref->sig[i].start ? ref->sig[i].start : "",
+                    ref->sig[i].end ? ref->sig[i].end : "");
+    {
+        char hex[CP_SHA256_HEX];
+
+        if (cp_sha256_buf(cp_buf_str(&version), version.len, hex) < 0) {
+            cp_err_set(err, CP_EX_SOFTWARE, "internal", NULL, "SHA-256 indisponible");
+            goto out;
+        }
+        cp_buf_reset(&version);
+        cp_buf_adds(&version, hex);
+    }
+    same = stored && strcmp(stored, cp_buf_str(&version)) == 0;
+    free(stored);
+    if (same) {
+        rc = 0;
+        goto out;
+    }
+    if (cp_db_begin(db, err) < 0)
+        goto out;
+    if (cp_db_exec(db,
+                   "DELETE FROM ref_indicateur; DELETE FROM ref_signataire;"
+                   "DELETE FROM ref_region; DELETE FROM ref_departement;",
+                   err) < 0 ||
+        sync_indicators(db, ref, err) < 0 || sync_signatories(db, ref, err) < 0 ||
+        sync_places(db, ref, err) < 0 ||
+        cp_db_meta_set(db, "version_referentiel", cp_buf_str(&version), err) < 0 ||
+        cp_db_meta_set(db, "version_catalogue", ref->catalog_version, err) < 0) {
+        cp_db_rollback(db);
+        goto out;
+    }
+    rc = cp_db_commit(db, err);
+out:
+    cp_buf_release(&version);
+    return rc;
+}
+
+void cp_db_now(char *out)
+{
+    const char *fixed = getenv("CALPAE_NOW");
+    time_t t;
+    struct tm tm;
+
+    if (fixed && strlen(fixed) == 19) {
+        memcpy(out, fixed, 20);
+        return;
+    }
+    t = time(NULL);
+    localtime_r(&t, &tm);
+    strftime(out, 20, "%Y-%m-%dT%H:%M:%S", &tm);
+}
