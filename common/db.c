@@ -30,6 +30,9 @@ static const char *const schema_v1[] = {
     "  code TEXT PRIMARY KEY, nom TEXT NOT NULL, type TEXT NOT NULL,\n"
     "  departements TEXT NOT NULL, region TEXT NOT NULL, debut TEXT, fin TEXT);\n",
     "CREATE TABLE ref_region(code TEXT PRIMARY KEY, nom TEXT NOT NULL);\n",
+    /* Territories where the State took an axis back (RSA): not expected. */
+    "CREATE TABLE ref_recentralisation(signataire TEXT NOT NULL, axe TEXT NOT NULL,\n"
+    "  depuis INTEGER NOT NULL, PRIMARY KEY(signataire, axe)) WITHOUT ROWID;\n",
     "CREATE TABLE ref_departement(code TEXT PRIMARY KEY, nom TEXT NOT NULL,\n"
     "  region TEXT NOT NULL);\n",
     /* Ingest: one row per submitted file, its values and its rejections. */
@@ -442,9 +445,20 @@ static int sync_places(sqlite3 *db, const struct cp_ref *ref, struct cp_err *err
     sqlite3_stmt *r = NULL, *d = NULL;
     int rc = -1;
 
+    sqlite3_stmt *x = NULL;
+
     if (cp_db_prepare(db, "INSERT INTO ref_region VALUES(?1,?2)", &r, err) < 0 ||
-        cp_db_prepare(db, "INSERT INTO ref_departement VALUES(?1,?2,?3)", &d, err) < 0)
+        cp_db_prepare(db, "INSERT INTO ref_departement VALUES(?1,?2,?3)", &d, err) < 0 ||
+        cp_db_prepare(db, "INSERT OR REPLACE INTO ref_recentralisation VALUES(?1,?2,?3)", &x,
+                      err) < 0)
         goto out;
+    for (size_t i = 0; i < ref->nrecentral; i++) {
+        sqlite3_bind_text(x, 1, ref->sig[ref->recentral[i].sig].code, -1, SQLITE_STATIC);
+        sqlite3_bind_text(x, 2, ref->recentral[i].axis, -1, SQLITE_STATIC);
+        sqlite3_bind_int(x, 3, ref->recentral[i].year_from);
+        if (step_reset(db, x, err) < 0)
+            goto out;
+    }
     for (size_t i = 0; i < ref->nreg; i++) {
         sqlite3_bind_text(r, 1, ref->reg[i].code, -1, SQLITE_STATIC);
         sqlite3_bind_text(r, 2, ref->reg[i].name, -1, SQLITE_STATIC);
@@ -462,6 +476,7 @@ static int sync_places(sqlite3 *db, const struct cp_ref *ref, struct cp_err *err
 out:
     sqlite3_finalize(r);
     sqlite3_finalize(d);
+    sqlite3_finalize(x);
     return rc;
 }
 
@@ -472,8 +487,8 @@ int cp_db_sync_ref(sqlite3 *db, const struct cp_ref *ref, struct cp_err *err)
     int same, rc = -1;
 
     /* The version covers every reference file that shapes the tables. */
-    cp_buf_addf(&version, "%s:%zu:%zu:%zu", ref->catalog_version, ref->nsig, ref->nreg,
-                ref->ndep);
+    cp_buf_addf(&version, "%s:%zu:%zu:%zu:%zu", ref->catalog_version, ref->nsig, ref->nreg,
+                ref->ndep, ref->nrecentral);
     for (size_t i = 0; i < ref->nsig; i++)
         cp_buf_addf(&version, "%s%s%s", ref->sig[i].code, ref->sig[i].start ? ref->sig[i].start : "",
                     ref->sig[i].end ? ref->sig[i].end : "");
@@ -497,7 +512,8 @@ int cp_db_sync_ref(sqlite3 *db, const struct cp_ref *ref, struct cp_err *err)
         goto out;
     if (cp_db_exec(db,
                    "DELETE FROM ref_indicateur; DELETE FROM ref_signataire;"
-                   "DELETE FROM ref_region; DELETE FROM ref_departement;",
+                   "DELETE FROM ref_region; DELETE FROM ref_departement;"
+                   "DELETE FROM ref_recentralisation;",
                    err) < 0 ||
         sync_indicators(db, ref, err) < 0 || sync_signatories(db, ref, err) < 0 ||
         sync_places(db, ref, err) < 0 ||
