@@ -1,0 +1,54 @@
+/*
+ * The render stage: what people read, per région (or the nation) and
+ * period, under <out>/<zone>/<période>/: dossier.pdf, synthese.xlsx,
+ * graphiques/ (PDF, SVG, PNG), *.csv, retours/<signataire>.xlsx and .pdf,
+ * and the regional roll-up. Every output is written to a temporary name
+ * and renamed (common/afile.h). See ../shared/spec/outputs.md.
+ */
+#ifndef CALPAE_RENDER_H
+#define CALPAE_RENDER_H
+
+#include <sqlite3.h>
+#include <stdio.h>
+
+#include "common/err.h"
+
+struct cp_render_opts {
+    const char *db_path;
+    const char *out_dir;    /* NULL: "reports" */
+    const char *region;     /* NULL: every région with data */
+    const char *period;     /* NULL: the latest period with data */
+    int national;           /* render the national level (reports/national/<p>/) */
+    int force;              /* render even when nothing changed */
+    int quiet;
+    FILE *out;              /* progress lines (NULL: stdout) */
+};
+
+/* Runs the stage; returns an enum cp_exit status, err set on failure. */
+int cp_render_run(const struct cp_render_opts *o, struct cp_err *err);
+
+/* One (zone, period) to render, shared by every writer. Borrowed strings. */
+struct cp_render_job {
+    sqlite3 *db;
+    const char *zone;       /* région code "76", or "FR" for the nation */
+    const char *zone_name;  /* "Occitanie", "France" */
+    const char *period;     /* "2022-S1" */
+    int national;
+    const char *dir;        /* the folder to write: reports/76/2022-S1 */
+    const char *data_date;  /* latest reception time of the files in force (ISO) */
+    const char *generated;  /* when rendered (ISO, from cp_db_now) */
+};
+
+/* synthese.xlsx: synthesis sheet, a sheet per axis, Données (long format
+ * with origin), Anomalies; native charts. (render/workbook.c) */
+int cp_render_workbook(const struct cp_render_job *j, struct cp_err *err);
+/* The tables as CSV: UTF-8 with BOM, ';', decimal comma, formula-like text
+ * neutralised. (render/csvout.c) */
+int cp_render_csv(const struct cp_render_job *j, struct cp_err *err);
+/* retours/<sig>.xlsx: one signatory's findings and rejections, each
+ * pointing at its own file and cell, with what to correct.
+ * (render/feedback.c) */
+int cp_render_feedback_xlsx(const struct cp_render_job *j, const char *sig,
+                            const char *path, struct cp_err *err);
+
+#endif
