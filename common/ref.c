@@ -269,7 +269,7 @@ static int load_file(struct cp_ref *ref, struct load_ctx *ctx, const char *name,
         unsigned long line = 1;
         for (size_t i = 0; i < bad_at; i++)
             line += data[i] == '\n';
-        bad(&ld, line, "octet 0x%02X invalide en UTF-8 (octet %zu) ; le fichier doit être en UTF-8",
+        bad(&ld, line, "octet 0x%02X invalide en UTF-8 (octet %zu) ; enregistrez-le en UTF-8",
             (unsigned)(unsigned char)data[bad_at], bad_at);
         goto out;
     }
@@ -562,8 +562,8 @@ static int row_indicator(struct loader *ld, char **f, unsigned long line)
     if (nature == CP_NAT_RATIO && (!f[5][0] || !f[6][0]))
         return bad(ld, line, "le ratio %s doit nommer son numérateur et son dénominateur", f[0]);
     if (nature != CP_NAT_RATIO && (f[5][0] || f[6][0]))
-        return bad(ld, line, "%s n'est pas un ratio : numérateur et dénominateur doivent être vides",
-                   f[0]);
+        return bad(ld, line,
+                   "%s n'est pas un ratio : numérateur et dénominateur doivent être vides", f[0]);
     if (nature == CP_NAT_MOYENNE && !f[7][0])
         return bad(ld, line, "la moyenne %s doit nommer son indicateur de pondération (poids)",
                    f[0]);
@@ -591,7 +591,8 @@ static int row_indicator(struct loader *ld, char **f, unsigned long line)
             break;
     }
     if (*p || !types)
-        return bad(ld, line, "types de signataires « %s » invalides pour %s (attendu par exemple D,M,R)",
+        return bad(ld, line,
+                   "types de signataires « %s » invalides pour %s (attendu par exemple D,M,R)",
                    f[13], f[0]);
     if (strcmp(f[14], "oui") != 0 && strcmp(f[14], "non") != 0)
         return bad(ld, line, "obligatoire « %s » invalide pour %s (attendu oui ou non)", f[14],
@@ -972,7 +973,8 @@ int cp_ref_expected(const struct cp_ref *ref, int sig, int ind, const struct cp_
 {
     if (sig < 0 || (size_t)sig >= ref->nsig || ind < 0 || (size_t)ind >= ref->nind)
         return 0;
-    return cp_ref_in_force(&ref->sig[sig], p) && cp_ref_type_allowed(&ref->ind[ind], &ref->sig[sig]) &&
+    return cp_ref_in_force(&ref->sig[sig], p) &&
+           cp_ref_type_allowed(&ref->ind[ind], &ref->sig[sig]) &&
            cp_ref_period_allowed(&ref->ind[ind], p) && !cp_ref_recentralised(ref, sig, ind, p);
 }
 

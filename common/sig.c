@@ -457,8 +457,9 @@ static void find_near(const struct cp_sig_index *ix, const char *s, size_t len,
                 if (best_d[at] <= d)
                     continue;
                 /* Closer through another key: take it out, insert again. */
-                memmove(m->near + at, m->near + at + 1, (size_t)(m->nnear - at - 1) * sizeof *m->near);
-                memmove(best_d + at, best_d + at + 1, (size_t)(m->nnear - at - 1) * sizeof *best_d);
+                size_t tail = (size_t)(m->nnear - at - 1);
+                memmove(m->near + at, m->near + at + 1, tail * sizeof *m->near);
+                memmove(best_d + at, best_d + at + 1, tail * sizeof *best_d);
                 m->nnear--;
             }
             for (pos = m->nnear; pos > 0; pos--)

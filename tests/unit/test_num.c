@@ -218,3 +218,24 @@ Test(num, missing_labels_and_codes)
     cr_assert_str_eq(cp_missing_code(CP_MISSING_SO), "SO");
     cr_assert_null(cp_missing_code(CP_MISSING_NONE));
 }
+
+Test(num, arbitrary_bytes_never_overrun)
+{
+    /* Deterministic noise over the characters that matter; ASan watches. */
+    static const char alphabet[] = "0123456789 .,'%-+eE#NC\xc2\xa0\xe2\x80\xaf\x88\x92\x82\xac";
+    unsigned long x = 12345;
+    char buf[40];
+
+    for (int i = 0; i < 20000; i++) {
+        size_t len = (size_t)(i % (int)sizeof buf);
+        struct cp_num n;
+        for (size_t j = 0; j < len; j++) {
+            x = x * 6364136223846793005UL + 1442695040888963407UL;
+            buf[j] = alphabet[(x >> 33) % (sizeof alphabet - 1)];
+        }
+        cp_num_parse(buf, len, &n);
+        cr_assert(n.status >= CP_NUM_VALUE && n.status <= CP_NUM_INVALID);
+        if (n.status == CP_NUM_VALUE)
+            cr_assert(isfinite(n.value));
+    }
+}

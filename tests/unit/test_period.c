@@ -188,3 +188,21 @@ Test(period, ordering_puts_a_year_after_its_halves)
     cr_assert_gt(cp_period_cmp(&y, &a), 0);
     cr_assert_eq(cp_period_cmp(&b, &b), 0);
 }
+
+Test(period, arbitrary_bytes_never_overrun)
+{
+    static const char alphabet[] = "0123456789 -/sSer\xc3\xa8mtd\xc2\xa0";
+    unsigned long x = 99;
+    char buf[30];
+
+    for (int i = 0; i < 20000; i++) {
+        size_t len = (size_t)(i % (int)sizeof buf);
+        struct cp_period p;
+        for (size_t j = 0; j < len; j++) {
+            x = x * 6364136223846793005UL + 1442695040888963407UL;
+            buf[j] = alphabet[(x >> 33) % (sizeof alphabet - 1)];
+        }
+        if (cp_period_parse(buf, len, &p) == 0)
+            cr_assert(p.year >= 2000 && p.year <= 2099 && p.half >= 0 && p.half <= 2);
+    }
+}

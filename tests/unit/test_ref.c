@@ -386,7 +386,8 @@ Test(ref_errors, missing_file)
 Test(ref_errors, unknown_numerator_code)
 {
     refdata_replace(dir, "catalog.csv", "ratio;RSA_ORIENT_1M;", "ratio;RSA_ORIENT_1MOIS;");
-    fails("catalog.csv:9", "ligne 9", "numérateur « RSA_ORIENT_1MOIS » de RSA_TX_ORIENT_1M absent du catalogue");
+    fails("catalog.csv:9", "ligne 9",
+          "numérateur « RSA_ORIENT_1MOIS » de RSA_TX_ORIENT_1M absent du catalogue");
 }
 
 Test(ref_errors, unknown_weight_code)
@@ -397,14 +398,16 @@ Test(ref_errors, unknown_weight_code)
 
 Test(ref_errors, ratio_without_denominator)
 {
-    refdata_replace(dir, "catalog.csv", "ratio;RSA_ORIENT_1M;RSA_NOUV_ENTRANTS;", "ratio;RSA_ORIENT_1M;;");
+    refdata_replace(dir, "catalog.csv", "ratio;RSA_ORIENT_1M;RSA_NOUV_ENTRANTS;",
+                    "ratio;RSA_ORIENT_1M;;");
     fails("catalog.csv:9", "numérateur et son dénominateur", NULL);
 }
 
 Test(ref_errors, unknown_unit)
 {
-    refdata_replace(dir, "catalog.csv", "RSA_ORIENTES;Nouveaux entrants orientés;Insertion des allocataires du RSA;nb;",
-                    "RSA_ORIENTES;Nouveaux entrants orientés;Insertion des allocataires du RSA;nombre;");
+    refdata_replace(dir, "catalog.csv", "RSA_ORIENTES;Nouveaux entrants orientés;Insertion des "
+                    "allocataires du RSA;nb;", "RSA_ORIENTES;Nouveaux entrants orientés;"
+                    "Insertion des allocataires du RSA;nombre;");
     fails("catalog.csv:7", "unité « nombre » inconnue", NULL);
 }
 
@@ -453,7 +456,8 @@ Test(ref_errors, bad_date)
 
 Test(ref_errors, bad_type)
 {
-    refdata_replace(dir, "signataires.csv", "M31;Toulouse Métropole;M;", "M31;Toulouse Métropole;X;");
+    refdata_replace(dir, "signataires.csv", "M31;Toulouse Métropole;M;",
+                    "M31;Toulouse Métropole;X;");
     fails(NULL, "type « X » inconnu pour M31", NULL);
 }
 

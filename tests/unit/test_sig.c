@@ -334,3 +334,23 @@ Test(sig_data, alias_beats_a_name)
     cr_assert_str_eq(r.sig[m.sig].code, "M75");
     cp_ref_release(&r);
 }
+
+Test(sig, arbitrary_bytes_never_overrun)
+{
+    static const char alphabet[] = "0123456789 ()-*aAdDeéRM\xc3\xa8\xc2\xa0";
+    unsigned long x = 777;
+    char buf[24];
+
+    for (int i = 0; i < 5000; i++) {
+        size_t len = (size_t)(i % (int)sizeof buf);
+        struct cp_sig_match m;
+        for (size_t j = 0; j < len; j++) {
+            x = x * 6364136223846793005UL + 1442695040888963407UL;
+            buf[j] = alphabet[(x >> 33) % (sizeof alphabet - 1)];
+        }
+        cp_sig_match(&ref, buf, len, &m);
+        cr_assert_leq(m.nnear, CP_SIG_NEAR_MAX);
+        if (m.status == CP_SIG_FOUND)
+            cr_assert(m.sig >= 0 && (size_t)m.sig < ref.nsig);
+    }
+}
