@@ -2,6 +2,7 @@
 #include "render/xlsheet.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,11 +207,11 @@ lxw_format *cp_xlbook_format(struct cp_xlbook *b, unsigned numfmt, unsigned mark
     style &= CP_RSTYLE_COUNT - 1;
     if (b->fmt[numfmt][mark][style])
         return b->fmt[numfmt][mark][style];
-    if (numfmt == CP_RNF_GENERAL && mark == CP_RMARK_NONE && style == 0)
-        return NULL;
     f = workbook_add_format(b->wb);
     if (!f)
         return NULL;
+    /* Top-aligned, so that a row made tall by wrapped text reads well. */
+    format_set_align(f, LXW_ALIGN_VERTICAL_TOP);
     if (numfmt_code[numfmt])
         format_set_num_format(f, numfmt_code[numfmt]);
     if (mark != CP_RMARK_NONE) {
@@ -221,10 +222,8 @@ lxw_format *cp_xlbook_format(struct cp_xlbook *b, unsigned numfmt, unsigned mark
         format_set_bold(f);
     if (style & CP_RSTYLE_ITALIC)
         format_set_italic(f);
-    if (style & CP_RSTYLE_WRAP) {
+    if (style & CP_RSTYLE_WRAP)
         format_set_text_wrap(f);
-        format_set_align(f, LXW_ALIGN_VERTICAL_TOP);
-    }
     b->fmt[numfmt][mark][style] = f;
     return f;
 }
@@ -282,7 +281,7 @@ static double cell_width(const struct cp_rcell *c)
 
     switch (c->kind) {
     case CP_RCELL_TEXT:
-        for (const char *p = c->text; *p && chars < 200; p++)
+        for (const char *p = c->text; *p && chars < 2000; p++)
             chars += ((unsigned char)*p & 0xC0) != 0x80;
         return (double)chars;
     case CP_RCELL_NUM:
@@ -331,7 +330,7 @@ static int write_cell(struct cp_xlbook *b, lxw_worksheet *ws, lxw_row_t row, lxw
             return cp_xlsheet_string(ws, row, col, c->text, f, err);
         break;
     default:
-        if (f)
+        if (c->mark || c->style)
             e = worksheet_write_blank(ws, row, col, f);
         break;
     }
@@ -343,6 +342,7 @@ int cp_xlbook_table(struct cp_xlbook *b, const struct cp_rtable *t, struct cp_xl
 {
     lxw_worksheet *ws = workbook_add_worksheet(b->wb, t->name);
     lxw_row_t row = 0, head_row;
+    double *widths;
     int grouped = 0;
     lxw_error e;
 
@@ -395,6 +395,9 @@ int cp_xlbook_table(struct cp_xlbook *b, const struct cp_rtable *t, struct cp_xl
                            &t->cells[r * t->ncols + c], err) < 0)
                 return -1;
     /* Widths from the content, bounded. */
+    widths = calloc(t->ncols ? t->ncols : 1, sizeof *widths);
+    if (!widths)
+        return cp_err_set(err, CP_EX_SOFTWARE, "memory", NULL, "mémoire insuffisante");
     for (size_t c = 0; c < t->ncols; c++) {
         double w = t->width[c];
 
@@ -409,7 +412,28 @@ int cp_xlbook_table(struct cp_xlbook *b, const struct cp_rtable *t, struct cp_xl
             w = w < XL_WIDTH_MIN ? XL_WIDTH_MIN : w > XL_WIDTH_MAX ? XL_WIDTH_MAX : w;
         }
         worksheet_set_column(ws, (lxw_col_t)c, (lxw_col_t)c, w, NULL);
+        widths[c] = w;
     }
+    /* Rows with wrapped text get the height of their longest cell: not
+     * every reader computes it on opening. */
+    for (size_t r = 0; r < t->nrows; r++) {
+        double lines = 1;
+
+        for (size_t c = 0; c < t->ncols; c++) {
+            const struct cp_rcell *cell = &t->cells[r * t->ncols + c];
+            double n;
+
+            if (!(cell->style & CP_RSTYLE_WRAP) || cell->kind != CP_RCELL_TEXT)
+                continue;
+            n = ceil(cell_width(cell) * 1.1 / (widths[c] > 2 ? widths[c] - 1 : 1));
+            if (n > lines)
+                lines = n;
+        }
+        if (lines > 1)
+            worksheet_set_row(ws, head_row + 1 + (lxw_row_t)r, 15 * (lines > 12 ? 12 : lines),
+                              NULL);
+    }
+    free(widths);
     worksheet_freeze_panes(ws, head_row + 1, (lxw_col_t)t->freeze_cols);
     if (t->ncols > 0) {
         e = worksheet_autofilter(ws, head_row, 0, head_row + (lxw_row_t)t->nrows,

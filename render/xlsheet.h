@@ -45,8 +45,8 @@ int cp_xlbook_close(struct cp_xlbook *b, struct cp_err *err);
 /* Drops the workbook without writing anything. Safe on a released b. */
 void cp_xlbook_abort(struct cp_xlbook *b);
 
-/* The format of a cell (created once per combination). NULL on memory
- * failure (libxlsxwriter then writes the cell unformatted). */
+/* The format of a cell (created once per combination, top-aligned). NULL
+ * on memory failure (libxlsxwriter then writes the cell unformatted). */
 lxw_format *cp_xlbook_format(struct cp_xlbook *b, unsigned numfmt, unsigned mark,
                              unsigned style);
 

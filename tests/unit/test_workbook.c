@@ -42,6 +42,30 @@ static char *cell_with_value(const char *xml, const char *v)
     return strndup(c, (size_t)(p - c) + strlen(needle));
 }
 
+/* The number format code of the style a <c> element uses, or NULL. */
+static char *format_code_of(const char *styles, const char *cell)
+{
+    const char *s = strstr(cell, " s=\""), *x, *nf;
+    char want[48];
+    int xf, id;
+
+    if (!s)
+        return NULL;
+    xf = atoi(s + 4);
+    x = strstr(styles, "<cellXfs");
+    for (int n = 0; x && n <= xf; n++)
+        x = strstr(x + 1, "<xf ");
+    if (!x || !(nf = strstr(x, "numFmtId=\"")))
+        return NULL;
+    id = atoi(nf + 10);
+    snprintf(want, sizeof want, "<numFmt numFmtId=\"%d\" formatCode=\"", id);
+    nf = strstr(styles, want);
+    if (!nf)
+        return NULL;
+    nf += strlen(want);
+    return strndup(nf, strcspn(nf, "\""));
+}
+
 Test(workbook, sheets_and_frozen_filtered_tables, .init = setup, .fini = teardown)
 {
     char path[256];
@@ -70,6 +94,19 @@ Test(workbook, sheets_and_frozen_filtered_tables, .init = setup, .fini = teardow
     cr_assert_not_null(cell);
     cr_assert(strstr(cell, " s=\""), "%s", cell);
     cr_assert_null(strstr(cell, "t=\"s\""), "%s", cell);
+    {
+        char *styles = rfix_zip_part(path, "xl/styles.xml", NULL);
+        char *code = format_code_of(styles, cell);
+
+        cr_assert_str_eq(code, "0.0&quot;\xC2\xA0%&quot;", "percent in points");
+        free(code);
+        free(cell);
+        cell = cell_with_value(data, "1200");
+        code = format_code_of(styles, cell);
+        cr_assert_str_eq(code, "#,##0");
+        free(code);
+        free(styles);
+    }
     free(cell);
     /* Negative values stay numbers. */
     cr_assert(strstr(data, "<v>-12</v>"));
