@@ -36,8 +36,12 @@ struct cp_num {
  * U+202F, apostrophe, and '.' or ',' when the other one is the decimal
  * separator or when they group by three ("1.234.567"). A single ',' or a
  * single '.' is the decimal separator ("1,234" is 1.234). A leading '+',
- * '-' or U+2212 MINUS SIGN is accepted. Never fails: the outcome is in
- * out->status.
+ * '-' or U+2212 MINUS SIGN is accepted (and an en dash before a digit, as
+ * word processors "correct" a minus). Groups after the first hold three
+ * digits ("1 23" is not a number). An exponent ("1E-05") is accepted, as
+ * some software exports them. A trailing '%' sets percent; a trailing
+ * '€' is accepted and dropped (the unit is the catalog's business). Never
+ * fails: the outcome is in out->status.
  */
 void cp_num_parse(const char *s, size_t len, struct cp_num *out);
 

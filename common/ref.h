@@ -3,6 +3,10 @@
  * with their validity dates, régions, départements, aliases people use for
  * signatories, and the territories where the State took the RSA back.
  * Everything is owned by struct cp_ref and freed by cp_ref_release.
+ * Files are UTF-8, ';'-separated, with a header line naming the columns
+ * (any order; lines starting with '#' before it are comments):
+ *   alias.csv             alias;signataire
+ *   recentralisation.csv  signataire;axe;depuis (axe as in the catalog)
  */
 #ifndef CALPAE_REF_H
 #define CALPAE_REF_H
@@ -73,7 +77,8 @@ struct cp_ref {
 const char *cp_ref_default_datadir(void);
 
 /* Loads every reference file of datadir. On failure returns -1 with err
- * naming the file, line and problem (exit status CP_EX_CONFIG). */
+ * naming the file, line and problem (code "ref_missing" or "ref_invalid",
+ * where "catalog.csv:9", exit status CP_EX_CONFIG), and ref left empty. */
 int cp_ref_load(struct cp_ref *ref, const char *datadir, struct cp_err *err);
 void cp_ref_release(struct cp_ref *ref);
 
@@ -90,7 +95,9 @@ int cp_ref_region(const struct cp_ref *ref, const char *code);
 /* 1 when the signatory exists during (part of) the period. */
 int cp_ref_in_force(const struct cp_signatory *s, const struct cp_period *p);
 /* For a signatory not in force during p, the one that took over its
- * territory then (67D in 2021 → 6AE), or -1. */
+ * territory then (67D in 2021 → 6AE): the only type-D signatory in force
+ * during p covering one of its départements. -1 when sig is in force, or
+ * when none or several qualify (6AE in 2020: 67D and 68D). */
 int cp_ref_successor(const struct cp_ref *ref, int sig, const struct cp_period *p);
 /* 1 when the indicator may be reported for this period at all (catalog
  * years and periodicity). */
