@@ -9,24 +9,6 @@
 #include <zip.h>
 
 #include "common/db.h"
-#include "common/ref.h"
-
-/*
- * common/db.c names cp_unit_name and cp_nature_name, which live in
- * common/ref.c. Until that module is on this branch, these weak
- * definitions let the test binary link; the real ones replace them.
- */
-__attribute__((weak)) const char *cp_unit_name(enum cp_unit u)
-{
-    static const char *const n[] = {"nb", "pct", "jours", "eur"};
-    return (unsigned)u < 4 ? n[u] : "";
-}
-
-__attribute__((weak)) const char *cp_nature_name(enum cp_nature x)
-{
-    static const char *const n[] = {"flux", "stock", "ratio", "moyenne"};
-    return (unsigned)x < 4 ? n[x] : "";
-}
 
 static const char *const fixture_sql[] = {
     "INSERT INTO ref_region VALUES('76','Occitanie'),('84','Auvergne-Rhône-Alpes');",
