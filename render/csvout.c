@@ -173,6 +173,8 @@ int cp_render_csv(const struct cp_render_job *j, struct cp_err *err)
             goto out;
     rc = 0;
 out:
+    if (rc < 0)
+        cp_err_prefix(err, "exports CSV : ");
     cp_rtables_release(&r);
     return rc;
 }

@@ -775,6 +775,22 @@ static void unique_sheet_name(struct ctx *c, const char *axis, char *out, size_t
         snprintf(out, n, "%.120s (%d)", base, k);
 }
 
+static void axis_release(struct cp_raxis *x)
+{
+    cp_rtable_release(&x->t);
+    for (size_t k = 0; k < x->nind; k++) {
+        free(x->ind[k].code);
+        free(x->ind[k].label);
+        free(x->ind[k].unit);
+        free(x->ind[k].nature);
+    }
+    free(x->ind);
+    free(x->axis);
+    free(x->rowkind);
+    free(x->rowgroup);
+    memset(x, 0, sizeof *x);
+}
+
 static size_t add_axis_row(struct cp_raxis *x, enum cp_raxis_row kind, char group)
 {
     size_t row = cp_rtable_add_row(&x->t);
@@ -969,9 +985,14 @@ static int build_axis(struct ctx *c, const char *axis)
             }
         }
     }
-    if (x->t.nrows == 0)
-        cp_rtable_note(&x->t, "Aucune donnée pour cet axe et cette période.");
-    return x->t.failed ? -1 : 0;
+    if (x->t.failed)
+        return -1;
+    if (x->t.nrows == 0) {
+        /* No signatory of the zone reports on this axis: no sheet. */
+        axis_release(x);
+        c->r->naxes--;
+    }
+    return 0;
 }
 
 static int build_axes(struct ctx *c)
@@ -1161,21 +1182,8 @@ void cp_rtables_release(struct cp_rtables *r)
     cp_rtable_release(&r->synth);
     cp_rtable_release(&r->data);
     cp_rtable_release(&r->findings);
-    for (size_t i = 0; i < r->naxes; i++) {
-        struct cp_raxis *x = &r->axes[i];
-
-        cp_rtable_release(&x->t);
-        for (size_t k = 0; k < x->nind; k++) {
-            free(x->ind[k].code);
-            free(x->ind[k].label);
-            free(x->ind[k].unit);
-            free(x->ind[k].nature);
-        }
-        free(x->ind);
-        free(x->axis);
-        free(x->rowkind);
-        free(x->rowgroup);
-    }
+    for (size_t i = 0; i < r->naxes; i++)
+        axis_release(&r->axes[i]);
     free(r->axes);
     memset(r, 0, sizeof *r);
 }

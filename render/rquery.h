@@ -56,7 +56,8 @@ struct cp_raxis {
 struct cp_rtables {
     struct cp_rperiod per;
     struct cp_rtable synth;    /* Synthèse */
-    struct cp_raxis *axes;     /* one per axis with an indicator for the period */
+    struct cp_raxis *axes;     /* one per axis with an indicator for the period
+                                * and a row for the zone */
     size_t naxes;
     struct cp_rtable data;     /* Données */
     struct cp_rtable findings; /* Anomalies */

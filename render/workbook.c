@@ -24,7 +24,7 @@
 
 /* The latest reception time of the files in force for the period, when the
  * job does not give one. malloc'ed, or NULL. */
-static char *data_date(const struct cp_render_job *j)
+static char *data_date(const struct cp_render_job *j, const char *period)
 {
     sqlite3_stmt *st;
     char *d = NULL;
@@ -37,7 +37,7 @@ static char *data_date(const struct cp_render_job *j)
                            " WHERE v.periode = ?1 AND (?2 = 1 OR s.region = ?3)",
                            -1, &st, NULL) != SQLITE_OK)
         return NULL;
-    sqlite3_bind_text(st, 1, j->period, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 1, period, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, j->national != 0);
     sqlite3_bind_text(st, 3, j->zone, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
@@ -390,7 +390,7 @@ int cp_render_workbook(const struct cp_render_job *j, struct cp_err *err)
         cp_err_set(err, CP_EX_CANTCREAT, "io", j->dir, "chemin trop long : %s", j->dir);
         goto out;
     }
-    date = data_date(j);
+    date = data_date(j, r.per.text);
     cp_buf_addf(&title, "Synthèse – %s – %s",
                 j->zone_name && *j->zone_name ? j->zone_name : j->zone, r.per.text);
     if (cp_xlbook_open(&b, cp_buf_str(&path), date, cp_buf_str(&title), err) < 0)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/db.h"
 #include "render/render.h"
 #include "render_fixture.h"
 
@@ -318,4 +319,34 @@ Test(workbook, unwritable_folder_fails_cleanly, .init = setup, .fini = teardown)
     cr_assert_eq(cp_render_workbook(&fx.job, &err), -1);
     cr_assert(strstr(err.msg, "synthese.xlsx"), "%s", err.msg);
     cr_assert_neq(err.exit_status, 0);
+}
+
+Test(workbook, long_and_odd_axis_names_make_valid_unique_sheets, .init = setup, .fini = teardown)
+{
+    char path[256];
+    char *wb;
+    struct cp_err err;
+
+    cr_assert_eq(cp_db_exec(fx.db,
+                            "INSERT INTO ref_indicateur VALUES"
+                            " ('X_UN','Premier','Axe expérimental : l''accès [pilote] n° 1',"
+                            "  'nb','flux',NULL,NULL,NULL,0,NULL,'neutre',2019,2027,0,'D',0,40),"
+                            " ('X_DEUX','Second','Axe expérimental : l''accès [pilote] n° 2',"
+                            "  'nb','flux',NULL,NULL,NULL,0,NULL,'neutre',2019,2027,0,'D',0,41),"
+                            " ('X_TROIS','Troisième','Données','nb','flux',NULL,NULL,NULL,0,NULL,"
+                            "  'neutre',2019,2027,0,'D',0,42),"
+                            " ('OF_TX','Part des jeunes','Obligation de formation','pct','ratio',"
+                            "  NULL,NULL,NULL,0,100,'hausse',2020,2022,0,'R',1,43);",
+                            &err),
+                 0, "%s", err.msg);
+    render(&fx, path, sizeof path);
+    wb = rfix_zip_part(path, "xl/workbook.xml", NULL);
+    cr_assert_not_null(wb);
+    /* No ':' or '[', apostrophe as ’, cut at a word; then made unique. */
+    cr_assert(strstr(wb, "name=\"Axe expérimental - l’accès…\""), "%s", wb);
+    cr_assert(strstr(wb, "name=\"Axe expérimental - l’accès (2)\""), "%s", wb);
+    cr_assert(strstr(wb, "name=\"Données (2)\""), "%s", wb);
+    /* No région-type signatory in the zone: no sheet for that axis. */
+    cr_assert_null(strstr(wb, "Obligation"), "%s", wb);
+    free(wb);
 }
