@@ -48,6 +48,7 @@ static char *data_date(const struct cp_render_job *j, const char *period)
 
 struct charts {
     struct cp_xlbook *b;
+    int national;
     lxw_worksheet *ws;
     lxw_row_t row;    /* next free row */
     unsigned count;
@@ -73,6 +74,33 @@ static void chart_common(lxw_chart *ch, lxw_row_t title_row, lxw_col_t title_col
     chart_legend_set_position(ch, LXW_CHART_LEGEND_BOTTOM);
 }
 
+/* The group a bar chart shows: départements when the table has some. */
+static char chart_group(const struct cp_raxis *x)
+{
+    for (size_t row = 0; row < x->t.nrows; row++)
+        if (x->rowgroup[row] == 'D')
+            return 'D';
+    return x->t.nrows ? x->rowgroup[0] : 'D';
+}
+
+/* 1 when the row is a bar: a signatory (any type: each is its own unit)
+ * or, at national level, a région's figure for the group; then the zone's
+ * figure for the group. Only numbers are drawn. */
+static int is_bar(const struct charts *k, const struct cp_raxis *x, size_t row, size_t col,
+                  char group)
+{
+    if (cp_rtable_cell(&x->t, row, col)->kind != CP_RCELL_NUM)
+        return 0;
+    switch (x->rowkind[row]) {
+    case CP_RAXIS_UNIT:
+        return !k->national || x->rowgroup[row] == group;
+    case CP_RAXIS_AGG:
+        return x->rowgroup[row] == group;
+    default:
+        return 0;
+    }
+}
+
 /*
  * A bar chart of one ratio indicator by signatory (or by région), the
  * zone's own figure as a last, darker bar. Its data is written first, at
@@ -92,40 +120,29 @@ static int bar_chart(struct charts *k, const struct cp_raxis *x, const struct cp
     lxw_chart_point **points = NULL;
     lxw_chart_options opt = {.x_scale = 1.4, .y_scale = 1.2};
     struct cp_buf title = CP_BUF_INIT(1024);
-    int agg_done = 0, rc = -1;
+    char group = chart_group(x);
+    int points_zone_last = 0, rc = -1;
 
     for (size_t row = 0; row < x->t.nrows; row++)
-        n += x->rowkind[row] != CP_RAXIS_COVERAGE &&
-             cp_rtable_cell(&x->t, row, d->col)->kind == CP_RCELL_NUM;
+        n += is_bar(k, x, row, d->col, group) && x->rowkind[row] == CP_RAXIS_UNIT;
     if (n == 0)
-        return 0; /* nothing to draw */
-    n = 0;
+        return 0; /* no signatory figure: nothing to compare */
     cp_buf_addf(&title, "%s (%s)", d->label, d->code);
     if (cp_xlsheet_string(ws, top, 0, cp_buf_str(&title), k->b->head, err) < 0 ||
         cp_xlsheet_string(ws, top, 1, "Valeur", k->b->head, err) < 0)
         goto out;
+    n = 0;
     for (size_t row = 0; row < x->t.nrows; row++) {
         const struct cp_rcell *name = cp_rtable_cell(&x->t, row, 1);
-        const struct cp_rcell *v = cp_rtable_cell(&x->t, row, d->col);
-        int is_agg = x->rowkind[row] == CP_RAXIS_AGG;
 
-        if (x->rowkind[row] == CP_RAXIS_COVERAGE || (is_agg && agg_done))
-            continue;
-        if (is_agg && x->rowgroup[row] != 'D' && x->rowgroup[row] != x->rowgroup[0])
-            continue;
-        if (v->kind != CP_RCELL_NUM)
+        if (!is_bar(k, x, row, d->col, group))
             continue;
         if (cp_xlsheet_string(ws, r, 0, name->text ? name->text : "", NULL, err) < 0 ||
-            put_num(ws, r, 1, v->num, pct, err) < 0)
+            put_num(ws, r, 1, cp_rtable_cell(&x->t, row, d->col)->num, pct, err) < 0)
             goto out;
-        agg_done |= is_agg;
+        points_zone_last = x->rowkind[row] == CP_RAXIS_AGG;
         r++;
         n++;
-    }
-    if (n == 0) {
-        k->row = top + 2; /* only a header: keep it, move on */
-        rc = 0;
-        goto out;
     }
     ch = workbook_add_chart(k->b->wb, LXW_CHART_COLUMN);
     if (!ch) {
@@ -146,7 +163,7 @@ static int bar_chart(struct charts *k, const struct cp_raxis *x, const struct cp
         goto out;
     }
     for (size_t i = 0; i < n; i++)
-        points[i] = agg_done && i == n - 1 ? &p_zone : &p_plain;
+        points[i] = points_zone_last && i == n - 1 ? &p_zone : &p_plain;
     if (chart_series_set_points(s, points) != LXW_NO_ERROR) {
         cp_err_set(err, CP_EX_SOFTWARE, "memory", NULL, "mémoire insuffisante");
         goto out;
@@ -332,7 +349,7 @@ out:
 static int write_charts(struct cp_xlbook *b, const struct cp_render_job *j,
                         const struct cp_rtables *r, struct cp_err *err)
 {
-    struct charts k = {.b = b};
+    struct charts k = {.b = b, .national = j->national};
     struct cp_buf t = CP_BUF_INIT(512);
     const char *zname = j->zone_name && *j->zone_name ? j->zone_name : j->zone;
     int rc = -1;
