@@ -160,3 +160,30 @@ Test(feedback_xlsx, same_data_same_file_and_unknown_signatory, .init = setup, .f
     cr_assert(strstr(err.msg, "99Z"), "%s", err.msg);
     cr_assert_eq(err.exit_status, CP_EX_USAGE);
 }
+
+Test(feedback_xlsx, rejections_of_replaced_files_are_left_out, .init = setup, .fini = teardown)
+{
+    struct cp_err err;
+    char *sst;
+
+    /* An earlier 09D file for the same period, replaced by the one of
+     * 15/07/2022 whose values are in force; and a later one, rejected. */
+    cr_assert_eq(cp_db_exec(fx.db,
+                            "INSERT INTO fichier(id, nom, chemin, empreinte, taille, recu_le,"
+                            " source_date, format, statut, ingere_le) VALUES"
+                            " (30, 'export_09D_2022S1_v0.xlsx','x','e30',1,'2022-06-01T08:00:00',"
+                            "  'mtime','xlsx','accepte_partiel','2023-01-01T00:00:00'),"
+                            " (31, 'export_09D_2022S1_v2.xlsx','x','e31',1,'2022-09-01T08:00:00',"
+                            "  'mtime','xlsx','rejete','2023-01-01T00:00:00');"
+                            "INSERT INTO rejet(fichier_id, emplacement, code, message, signataire,"
+                            " periode) VALUES (30, 'Export!D9', 'not_a_number', 'remplacé depuis',"
+                            " '09D', '2022-S1'),"
+                            " (31, '', 'not_xlsx', 'version 2 illisible', NULL, NULL);",
+                            &err),
+                 0, "%s", err.msg);
+    sst = render("09D", NULL);
+    cr_assert_null(strstr(sst, "remplacé depuis"));
+    cr_assert(strstr(sst, "version 2 illisible"), "a later file that failed");
+    cr_assert(strstr(sst, "3 rejets"));
+    free(sst);
+}
