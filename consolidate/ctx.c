@@ -237,7 +237,7 @@ int cp_run_staging(struct cp_run *run)
                     "CREATE TEMP TABLE cp_f(cle TEXT PRIMARY KEY, regle TEXT NOT NULL,"
                     " gravite TEXT NOT NULL, signataire TEXT, periode TEXT,"
                     " indicateurs TEXT NOT NULL, valeurs TEXT NOT NULL, message TEXT NOT NULL,"
-                    " ligne INTEGER, empreinte TEXT NOT NULL DEFAULT '');"
+                    " ligne INTEGER);"
                     "CREATE TEMP TABLE cp_fv(cle TEXT NOT NULL, rang INTEGER NOT NULL,"
                     " signataire TEXT NOT NULL, periode TEXT NOT NULL, indicateur TEXT,"
                     " valeur REAL, valeur_id INTEGER, fichier_id INTEGER, emplacement TEXT,"

@@ -96,7 +96,9 @@ int cp_explain_add(const char *db_path, const char *key, const char *justificati
                       " cv.signataire AND c.periode = cv.periode AND c.indicateur = cv.indicateur"
                       " LEFT JOIN valeur v ON v.id = c.valeur_id"
                       " WHERE cv.constat_id = ?2 AND cv.indicateur IS NOT NULL"
-                      " AND (cv.valeur_id IS NOT NULL OR cv.fichier_id IS NULL)",
+                      " AND (cv.valeur_id IS NOT NULL OR NOT EXISTS (SELECT 1 FROM"
+                      " constat_source s WHERE s.constat_id = cv.constat_id"
+                      " AND s.rang = cv.rang))",
                       &snap, err) < 0)
         goto fail;
     sqlite3_bind_int64(snap, 1, eid);
@@ -188,7 +190,7 @@ int cp_findings_list(const char *db_path, const char *region, const char *period
                       " coalesce(explication, '')"
                       " FROM constats WHERE (?1 IS NULL OR region = ?1)"
                       " AND (?2 IS NULL OR periode = ?2)"
-                      " ORDER BY region, periode, signataire, ligne, cle",
+                      " ORDER BY region, periode, signataire, regle, cle",
                       &st, err) < 0)
         goto out;
     if (region)

@@ -21,14 +21,31 @@ static int exec_count(struct cp_run *run, const char *sql, unsigned long *count)
     return 0;
 }
 
-static const char *const fingerprint_sql =
-    "UPDATE cp_f SET empreinte = gravite || '|' || coalesce(signataire, '') || '|'"
-    " || coalesce(periode, '') || '|' || indicateurs || '|' || valeurs || '|' || message"
-    " || '|' || coalesce(ligne, '') || '|' || coalesce((SELECT group_concat(x, ';') FROM"
-    " (SELECT rang || ':' || signataire || ':' || periode || ':' || coalesce(indicateur, '')"
-    "  || ':' || quote(valeur) || ':' || coalesce(valeur_id, '') || ':'"
-    "  || coalesce(fichier_id, '') || ':' || coalesce(emplacement, '') AS x"
-    "  FROM cp_fv WHERE cp_fv.cle = cp_f.cle ORDER BY rang)), '')";
+/* What a finding says, as one string: the same for a staged finding
+ * (cp_f, cp_fv) and a recorded one (constat, constat_valeur,
+ * constat_source), so that only findings that changed are rewritten. */
+#define FP_HEAD(t)                                                                          \
+    t ".gravite || '|' || coalesce(" t ".signataire, '') || '|' || coalesce(" t             \
+    ".periode, '') || '|' || " t ".indicateurs || '|' || " t ".valeurs || '|' || " t        \
+    ".message"
+#define FP_VALUE "rang || ':' || signataire || ':' || periode || ':' || indicateur || ':'"   \
+                 " || quote(valeur) || ':' || coalesce(valeur_id, '')"
+#define FP_SOURCE "rang || ':' || fichier_id || ':' || coalesce(emplacement, '')"
+
+static const char *const staged_fp_sql =
+    "CREATE TEMP TABLE cp_ffp AS SELECT f.cle, " FP_HEAD("f") " || '#' || coalesce((SELECT"
+    " group_concat(x, ';') FROM (SELECT " FP_VALUE " AS x FROM cp_fv v WHERE v.cle = f.cle"
+    " AND v.indicateur IS NOT NULL ORDER BY rang)), '') || '#' || coalesce((SELECT"
+    " group_concat(x, ';') FROM (SELECT " FP_SOURCE " AS x FROM cp_fv v WHERE v.cle = f.cle"
+    " AND v.valeur_id IS NULL AND v.fichier_id IS NOT NULL ORDER BY rang)), '') AS empreinte"
+    " FROM cp_f f";
+
+static const char *const recorded_fp_sql =
+    "CREATE TEMP TABLE cp_cfp AS SELECT c.id, c.cle, " FP_HEAD("c") " || '#' || coalesce((SELECT"
+    " group_concat(x, ';') FROM (SELECT " FP_VALUE " AS x FROM constat_valeur v"
+    " WHERE v.constat_id = c.id ORDER BY rang)), '') || '#' || coalesce((SELECT"
+    " group_concat(x, ';') FROM (SELECT " FP_SOURCE " AS x FROM constat_source s"
+    " WHERE s.constat_id = c.id ORDER BY rang)), '') AS empreinte FROM constat c";
 
 int cp_findings_apply(struct cp_run *run, struct cp_consolidate_stats *st)
 {
@@ -38,18 +55,21 @@ int cp_findings_apply(struct cp_run *run, struct cp_consolidate_stats *st)
     sqlite3_stmt *q = NULL;
     int rc = -1;
 
-    if (cp_run_exec(run, fingerprint_sql) < 0 ||
+    if (cp_run_exec(run, "DROP TABLE IF EXISTS temp.cp_ffp; DROP TABLE IF EXISTS temp.cp_cfp;"
+                         "DROP TABLE IF EXISTS temp.cp_chg;") < 0 ||
+        cp_run_exec(run, staged_fp_sql) < 0 ||
+        cp_run_exec(run, "CREATE UNIQUE INDEX temp.cp_ffp_cle ON cp_ffp(cle)") < 0 ||
         exec_count(run, "DELETE FROM constat WHERE cle NOT IN (SELECT cle FROM cp_f)",
                    &removed) < 0 ||
-        cp_run_exec(run, "DROP TABLE IF EXISTS temp.cp_chg;"
-                         "CREATE TEMP TABLE cp_chg(id INTEGER PRIMARY KEY)") < 0 ||
-        exec_count(run, "INSERT INTO cp_chg SELECT c.id FROM constat c JOIN cp_f f"
+        cp_run_exec(run, recorded_fp_sql) < 0 ||
+        cp_run_exec(run, "CREATE TEMP TABLE cp_chg(id INTEGER PRIMARY KEY)") < 0 ||
+        exec_count(run, "INSERT INTO cp_chg SELECT c.id FROM cp_cfp c JOIN cp_ffp f"
                         " ON f.cle = c.cle WHERE c.empreinte IS NOT f.empreinte",
                    &changed) < 0 ||
         cp_run_exec(run, "UPDATE constat SET regle = f.regle, gravite = f.gravite,"
                          " signataire = f.signataire, periode = f.periode,"
                          " indicateurs = f.indicateurs, valeurs = f.valeurs,"
-                         " message = f.message, ligne = f.ligne, empreinte = f.empreinte"
+                         " message = f.message"
                          " FROM cp_f f WHERE f.cle = constat.cle"
                          " AND constat.id IN (SELECT id FROM cp_chg)") < 0)
         goto out;
@@ -60,9 +80,9 @@ int cp_findings_apply(struct cp_run *run, struct cp_consolidate_stats *st)
     sqlite3_finalize(q);
     q = NULL;
     if (exec_count(run, "INSERT INTO constat(regle, gravite, signataire, periode, indicateurs,"
-                        " valeurs, message, cle, ligne, empreinte)"
+                        " valeurs, message, cle)"
                         " SELECT regle, gravite, signataire, periode, indicateurs, valeurs,"
-                        " message, cle, ligne, empreinte FROM cp_f f"
+                        " message, cle FROM cp_f f"
                         " WHERE NOT EXISTS (SELECT 1 FROM constat c WHERE c.cle = f.cle)"
                         " ORDER BY f.signataire, f.periode, f.ligne, f.cle",
                    &added) < 0)
@@ -79,12 +99,18 @@ int cp_findings_apply(struct cp_run *run, struct cp_consolidate_stats *st)
     q = NULL;
     if (cp_run_exec(run,
                     "DELETE FROM constat_valeur WHERE constat_id IN (SELECT id FROM cp_chg);"
+                    "DELETE FROM constat_source WHERE constat_id IN (SELECT id FROM cp_chg);"
                     "INSERT INTO constat_valeur(constat_id, rang, signataire, periode,"
-                    " indicateur, valeur, valeur_id, fichier_id, emplacement)"
+                    " indicateur, valeur, valeur_id)"
                     " SELECT c.id, v.rang, v.signataire, v.periode, v.indicateur, v.valeur,"
-                    " v.valeur_id, v.fichier_id, v.emplacement"
+                    " v.valeur_id FROM cp_fv v JOIN constat c ON c.cle = v.cle"
+                    " WHERE c.id IN (SELECT id FROM cp_chg) AND v.indicateur IS NOT NULL"
+                    " ORDER BY c.id, v.rang;"
+                    "INSERT INTO constat_source(constat_id, rang, fichier_id, emplacement)"
+                    " SELECT c.id, v.rang, v.fichier_id, v.emplacement"
                     " FROM cp_fv v JOIN constat c ON c.cle = v.cle"
-                    " WHERE c.id IN (SELECT id FROM cp_chg) ORDER BY c.id, v.rang") < 0)
+                    " WHERE c.id IN (SELECT id FROM cp_chg) AND v.valeur_id IS NULL"
+                    " AND v.fichier_id IS NOT NULL ORDER BY c.id, v.rang") < 0)
         goto out;
 
     /* Values under a bloquant finding: the finding's own indicators for its
