@@ -98,14 +98,14 @@ static const char *const schema_v1[] = {
     "  rang INTEGER NOT NULL,\n"
     "  signataire TEXT NOT NULL, periode TEXT NOT NULL, indicateur TEXT NOT NULL,\n"
     "  valeur REAL, valeur_id INTEGER REFERENCES valeur(id),\n"
-    "  PRIMARY KEY(constat_id, rang));\n",
+    "  PRIMARY KEY(constat_id, rang)) WITHOUT ROWID;\n",
     /* Where a finding points when it is not at a value in force: the
      * rejected cells of a DOUBLON, the late file of a HORS_DELAI. */
     "CREATE TABLE constat_source(\n"
     "  constat_id INTEGER NOT NULL REFERENCES constat(id) ON DELETE CASCADE,\n"
     "  rang INTEGER NOT NULL,\n"
     "  fichier_id INTEGER NOT NULL REFERENCES fichier(id), emplacement TEXT,\n"
-    "  PRIMARY KEY(constat_id, rang));\n",
+    "  PRIMARY KEY(constat_id, rang)) WITHOUT ROWID;\n",
     "CREATE TABLE explication(\n"
     "  id INTEGER PRIMARY KEY,\n"
     "  cle TEXT NOT NULL,\n"              /* the finding's cle */

@@ -28,25 +28,23 @@ static const char *const agg_sql[] = {
      * sent: flux S1 + S2 (both needed), stock S2 (the level at the end). */
     "INSERT OR IGNORE INTO cp_use SELECT a.signataire, a.periode, a.indicateur,"
     " s1.valeur + s2.valeur, 1"
-    " FROM cp_attendu a JOIN ref_indicateur i ON i.code = a.indicateur"
-    "  AND i.nature = 'flux' AND i.annuel_seul = 0"
-    " JOIN cp_per p ON p.periode = a.periode AND p.semestre = 0"
+    " FROM ref_indicateur i CROSS JOIN cp_per p CROSS JOIN cp_attendu a"
     " JOIN cp_use s1 ON s1.signataire = a.signataire AND s1.indicateur = a.indicateur"
     "  AND s1.periode = a.periode || '-S1' AND s1.derive = 0"
     " JOIN cp_use s2 ON s2.signataire = a.signataire AND s2.indicateur = a.indicateur"
-    "  AND s2.periode = a.periode || '-S2' AND s2.derive = 0",
+    "  AND s2.periode = a.periode || '-S2' AND s2.derive = 0"
+    " WHERE i.nature = 'flux' AND i.annuel_seul = 0 AND p.semestre = 0"
+    " AND a.indicateur = i.code AND a.periode = p.periode",
     "INSERT OR IGNORE INTO cp_use SELECT a.signataire, a.periode, a.indicateur, s2.valeur, 1"
-    " FROM cp_attendu a JOIN ref_indicateur i ON i.code = a.indicateur"
-    "  AND i.nature = 'stock' AND i.annuel_seul = 0"
-    " JOIN cp_per p ON p.periode = a.periode AND p.semestre = 0"
+    " FROM ref_indicateur i CROSS JOIN cp_per p CROSS JOIN cp_attendu a"
     " JOIN cp_use s2 ON s2.signataire = a.signataire AND s2.indicateur = a.indicateur"
-    "  AND s2.periode = a.periode || '-S2' AND s2.derive = 0",
+    "  AND s2.periode = a.periode || '-S2' AND s2.derive = 0"
+    " WHERE i.nature = 'stock' AND i.annuel_seul = 0 AND p.semestre = 0"
+    " AND a.indicateur = i.code AND a.periode = p.periode",
     /* An average over the year: the halves weighted by their own weights. */
     "INSERT OR IGNORE INTO cp_use SELECT a.signataire, a.periode, a.indicateur,"
     " (v1.valeur * w1.valeur + v2.valeur * w2.valeur) / (w1.valeur + w2.valeur), 1"
-    " FROM cp_attendu a JOIN ref_indicateur i ON i.code = a.indicateur"
-    "  AND i.nature = 'moyenne' AND i.annuel_seul = 0 AND i.poids IS NOT NULL"
-    " JOIN cp_per p ON p.periode = a.periode AND p.semestre = 0"
+    " FROM ref_indicateur i CROSS JOIN cp_per p CROSS JOIN cp_attendu a"
     " JOIN cp_use v1 ON v1.signataire = a.signataire AND v1.indicateur = a.indicateur"
     "  AND v1.periode = a.periode || '-S1' AND v1.derive = 0"
     " JOIN cp_use v2 ON v2.signataire = a.signataire AND v2.indicateur = a.indicateur"
@@ -55,7 +53,9 @@ static const char *const agg_sql[] = {
     "  AND w1.periode = v1.periode AND w1.derive = 0"
     " JOIN cp_use w2 ON w2.signataire = a.signataire AND w2.indicateur = i.poids"
     "  AND w2.periode = v2.periode AND w2.derive = 0"
-    " WHERE w1.valeur + w2.valeur <> 0",
+    " WHERE i.nature = 'moyenne' AND i.annuel_seul = 0 AND i.poids IS NOT NULL"
+    " AND p.semestre = 0 AND a.indicateur = i.code AND a.periode = p.periode"
+    " AND w1.valeur + w2.valeur <> 0",
 
     /* Contributions, one row per signatory, at the région level. */
     "DROP TABLE IF EXISTS temp.cp_contrib",
@@ -72,19 +72,21 @@ static const char *const agg_sql[] = {
     "INSERT INTO cp_contrib SELECT a.region, a.type, a.periode, a.indicateur, a.signataire,"
     " CASE WHEN d.valeur <> 0 THEN (CASE WHEN i.unite = 'pct' THEN 100.0 ELSE 1.0 END)"
     "  * n.valeur / d.valeur END, n.valeur, d.valeur, max(n.derive, d.derive)"
-    " FROM cp_attendu a JOIN ref_indicateur i ON i.code = a.indicateur AND i.nature = 'ratio'"
+    " FROM ref_indicateur i CROSS JOIN cp_attendu a"
     " JOIN cp_use n ON n.signataire = a.signataire AND n.periode = a.periode"
     "  AND n.indicateur = i.numerateur"
     " JOIN cp_use d ON d.signataire = a.signataire AND d.periode = a.periode"
-    "  AND d.indicateur = i.denominateur",
+    "  AND d.indicateur = i.denominateur"
+    " WHERE i.nature = 'ratio' AND a.indicateur = i.code",
     /* Averages: weighted by the catalog's weight indicator. */
     "INSERT INTO cp_contrib SELECT a.region, a.type, a.periode, a.indicateur, a.signataire,"
     " u.valeur, u.valeur * w.valeur, w.valeur, max(u.derive, w.derive)"
-    " FROM cp_attendu a JOIN ref_indicateur i ON i.code = a.indicateur AND i.nature = 'moyenne'"
+    " FROM ref_indicateur i CROSS JOIN cp_attendu a"
     " JOIN cp_use u ON u.signataire = a.signataire AND u.periode = a.periode"
     "  AND u.indicateur = a.indicateur"
     " JOIN cp_use w ON w.signataire = a.signataire AND w.periode = a.periode"
-    "  AND w.indicateur = i.poids",
+    "  AND w.indicateur = i.poids"
+    " WHERE i.nature = 'moyenne' AND a.indicateur = i.code",
 
     /* What each zone expects, and the whole denominator (or weight) its
      * expected signatories reported, for the share covered. */
@@ -92,13 +94,18 @@ static const char *const agg_sql[] = {
     "CREATE TEMP TABLE cp_expect(niveau TEXT, zone TEXT, groupe TEXT, periode TEXT,"
     " indicateur TEXT, attendus INTEGER, base REAL,"
     " PRIMARY KEY(niveau, zone, groupe, periode, indicateur)) WITHOUT ROWID",
-    "INSERT INTO cp_expect SELECT 'region', a.region, a.type, a.periode, a.indicateur,"
-    " count(*), sum(b.valeur)"
-    " FROM cp_attendu a JOIN ref_indicateur i ON i.code = a.indicateur"
-    " LEFT JOIN cp_use b ON b.signataire = a.signataire AND b.periode = a.periode"
-    "  AND b.indicateur = CASE i.nature WHEN 'ratio' THEN i.denominateur"
-    "   WHEN 'moyenne' THEN i.poids END"
-    " GROUP BY a.region, a.type, a.periode, a.indicateur",
+    "INSERT INTO cp_expect SELECT 'region', region, type, periode, indicateur, count(*), NULL"
+    " FROM cp_attendu INDEXED BY cp_attendu_iptr GROUP BY indicateur, periode, type, region",
+    "UPDATE cp_expect SET base = b.base FROM (SELECT a.region, a.type, a.periode,"
+    " a.indicateur, sum(u.valeur) AS base"
+    " FROM ref_indicateur i CROSS JOIN cp_attendu a"
+    " JOIN cp_use u ON u.signataire = a.signataire AND u.periode = a.periode"
+    "  AND u.indicateur = CASE i.nature WHEN 'ratio' THEN i.denominateur ELSE i.poids END"
+    " WHERE i.nature IN ('ratio', 'moyenne') AND a.indicateur = i.code"
+    " GROUP BY a.region, a.type, a.periode, a.indicateur) b"
+    " WHERE cp_expect.niveau = 'region' AND cp_expect.zone = b.region"
+    " AND cp_expect.groupe = b.type AND cp_expect.periode = b.periode"
+    " AND cp_expect.indicateur = b.indicateur",
     "INSERT INTO cp_expect SELECT 'national', 'FR', groupe, periode, indicateur,"
     " sum(attendus), sum(base) FROM cp_expect WHERE niveau = 'region'"
     " GROUP BY groupe, periode, indicateur",
@@ -154,25 +161,40 @@ static const char agg_insert[] =
     " couverts, attendus, part_couverte, partiel, derive FROM cp_agg n"
     " WHERE NOT EXISTS (SELECT 1 FROM agregat a WHERE " AGG_KEY("a", "n") ")";
 
-/* Contributions, both levels: the région rows, and the same as 'national'. */
+/* Contributions, both levels: the région rows, and the same as 'national'.
+ * Only the groups whose rows changed are rewritten: a group's rows are
+ * compared through their count and two sums of row hashes. */
+#define CONTRIB_SIG                                                                         \
+    "count(*) AS n, sum(cp_hash(1, signataire, valeur, numerateur, denominateur, derive))"  \
+    " AS h1, sum(cp_hash(2, signataire, valeur, numerateur, denominateur, derive)) AS h2"
+#define GROUP_KEY "niveau, zone, groupe, periode, indicateur"
+
 static const char *const contrib_sql[] = {
     "DROP TABLE IF EXISTS temp.cp_contrib2",
-    "CREATE TEMP TABLE cp_contrib2 AS"
-    " SELECT 'region' AS niveau, zone, groupe, periode, indicateur, signataire, valeur,"
-    " numerateur, denominateur, derive FROM cp_contrib"
-    " UNION ALL SELECT 'national', 'FR', groupe, periode, indicateur, signataire, valeur,"
-    " numerateur, denominateur, derive FROM cp_contrib",
-    "CREATE INDEX cp_contrib2_key ON cp_contrib2(niveau, zone, groupe, periode, indicateur,"
-    " signataire)",
-    "DELETE FROM contribution WHERE NOT EXISTS (SELECT 1 FROM cp_contrib2 n"
-    " WHERE " AGG_KEY("n", "contribution") " AND n.signataire = contribution.signataire"
-    " AND n.valeur IS contribution.valeur AND n.numerateur IS contribution.numerateur"
-    " AND n.denominateur IS contribution.denominateur AND n.derive IS contribution.derive)",
+    "CREATE TEMP TABLE cp_contrib2(niveau TEXT, zone TEXT, groupe TEXT, periode TEXT,"
+    " indicateur TEXT, signataire TEXT, valeur REAL, numerateur REAL, denominateur REAL,"
+    " derive INTEGER, PRIMARY KEY(niveau, zone, groupe, periode, indicateur, signataire))"
+    " WITHOUT ROWID",
+    "INSERT INTO cp_contrib2 SELECT 'region', zone, groupe, periode, indicateur, signataire,"
+    " valeur, numerateur, denominateur, derive FROM cp_contrib",
+    "INSERT INTO cp_contrib2 SELECT 'national', 'FR', groupe, periode, indicateur, signataire,"
+    " valeur, numerateur, denominateur, derive FROM cp_contrib",
+    "DROP TABLE IF EXISTS temp.cp_gold",
+    "DROP TABLE IF EXISTS temp.cp_gnew",
+    "DROP TABLE IF EXISTS temp.cp_gchg",
+    "CREATE TEMP TABLE cp_gold AS SELECT " GROUP_KEY ", " CONTRIB_SIG " FROM contribution"
+    " GROUP BY " GROUP_KEY,
+    "CREATE TEMP TABLE cp_gnew AS SELECT " GROUP_KEY ", " CONTRIB_SIG " FROM cp_contrib2"
+    " GROUP BY " GROUP_KEY,
+    "CREATE TEMP TABLE cp_gchg AS SELECT " GROUP_KEY " FROM"
+    " (SELECT * FROM cp_gold EXCEPT SELECT * FROM cp_gnew)"
+    " UNION SELECT " GROUP_KEY " FROM (SELECT * FROM cp_gnew EXCEPT SELECT * FROM cp_gold)",
+    "DELETE FROM contribution WHERE (" GROUP_KEY ") IN (SELECT " GROUP_KEY " FROM cp_gchg)",
     "INSERT INTO contribution(niveau, zone, groupe, periode, indicateur, signataire, valeur,"
     " numerateur, denominateur, derive)"
     " SELECT niveau, zone, groupe, periode, indicateur, signataire, valeur, numerateur,"
-    " denominateur, derive FROM cp_contrib2 n WHERE NOT EXISTS (SELECT 1 FROM contribution c"
-    " WHERE " AGG_KEY("c", "n") " AND c.signataire = n.signataire)",
+    " denominateur, derive FROM cp_contrib2 WHERE (" GROUP_KEY ") IN"
+    " (SELECT " GROUP_KEY " FROM cp_gchg)",
     NULL,
 };
 

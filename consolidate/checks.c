@@ -164,7 +164,7 @@ static const char *const scope_sql[] = {
     " WHERE " IN_FORCE("s", "p")
     " AND NOT EXISTS (SELECT 1 FROM ref_recentralisation r WHERE r.signataire = s.code"
     "  AND r.axe = i.axe AND r.depuis <= p.annee)",
-    "CREATE INDEX cp_attendu_ipt ON cp_attendu(indicateur, periode, type)",
+    "CREATE INDEX cp_attendu_iptr ON cp_attendu(indicateur, periode, type, region)",
     /* Départements of each signatory, then predecessors: for a signatory
      * not in force during a period, the same-type signatories in force then
      * on its territory. */
@@ -182,18 +182,48 @@ static const char *const scope_sql[] = {
     NULL,
 };
 
+/* The codes the relation rules read, each once. */
+static int pivot_codes(const struct cp_run *run, const char ***out, size_t *n)
+{
+    const char **v = calloc(run->nind ? run->nind : 1, sizeof *v);
+
+    *out = v;
+    *n = 0;
+    if (!v)
+        return -1;
+    for (size_t i = 0; i < run->nind; i++) {
+        int used = 0;
+
+        for (size_t r = 0; r < run->rules->n && !used; r++)
+            for (size_t k = 0; k < run->rules->v[r].ncodes && !used; k++)
+                used = run->rules->v[r].kind == CP_RULE_RELATION &&
+                       strcmp(run->rules->v[r].codes[k], run->ind[i].code) == 0;
+        if (used)
+            v[(*n)++] = run->ind[i].code;
+    }
+    return 0;
+}
+
+/* One row per signatory and period, one column per code a relation reads
+ * (codes are checked by the catalog loader: letters, digits, '_'). */
 static int build_pivot(struct cp_run *run)
 {
     struct cp_buf sql = CP_BUF_INIT(1 << 20);
     static const char *const reserved[] = {"signataire", "periode", "type", "region",
                                            "annee", "semestre", NULL};
+    const char **codes = NULL;
+    size_t n = 0;
     int rc = -1;
 
+    if (pivot_codes(run, &codes, &n) < 0) {
+        cp_err_set(run->err, CP_EX_SOFTWARE, "memory", NULL, "mémoire insuffisante");
+        goto out;
+    }
     cp_buf_adds(&sql, "CREATE TEMP TABLE cp_pivot AS SELECT k.signataire AS signataire,"
                       " k.periode AS periode, s.type AS type, s.region AS region,"
                       " p.annee AS annee, p.semestre AS semestre");
-    for (size_t i = 0; i < run->nind; i++) {
-        const char *c = run->ind[i].code;
+    for (size_t i = 0; i < n; i++) {
+        const char *c = codes[i];
 
         for (const char *q = c; *q; q++) {
             if (!((*q >= 'A' && *q <= 'Z') || (*q >= 'a' && *q <= 'z') ||
@@ -214,14 +244,17 @@ static int build_pivot(struct cp_run *run)
         cp_buf_addf(&sql, ", max(CASE WHEN k.indicateur = '%s' THEN k.valeur END) AS \"%s\"", c,
                     c);
     }
-    if (cp_buf_adds(&sql, " FROM cp_cur k JOIN ref_signataire s ON s.code = k.signataire"
-                          " JOIN cp_per p ON p.periode = k.periode"
-                          " GROUP BY k.signataire, k.periode") < 0) {
+    cp_buf_adds(&sql, " FROM cp_cur k JOIN ref_signataire s ON s.code = k.signataire"
+                      " JOIN cp_per p ON p.periode = k.periode WHERE k.indicateur IN (''");
+    for (size_t i = 0; i < n; i++)
+        cp_buf_addf(&sql, ", '%s'", codes[i]);
+    if (cp_buf_adds(&sql, ") GROUP BY k.signataire, k.periode") < 0) {
         cp_err_set(run->err, CP_EX_SOFTWARE, "memory", NULL, "catalogue trop grand");
         goto out;
     }
     rc = cp_run_exec(run, cp_buf_str(&sql));
 out:
+    free(codes);
     cp_buf_release(&sql);
     return rc;
 }
@@ -459,7 +492,7 @@ static int eval_relation(struct cp_run *run, const struct cp_rule *r)
                 simple ? r->rhs_sql : "NULL", simple ? ")" : "");
     for (size_t i = 0; i < r->ncodes; i++)
         cp_buf_addf(&sql, ", \"%s\"", r->codes[i]);
-    if (cp_buf_addf(&sql, " FROM temp.cp_pivot WHERE NOT (%s) ORDER BY signataire, periode",
+    if (cp_buf_addf(&sql, " FROM temp.cp_pivot WHERE NOT (%s)",
                     r->test_sql) < 0) {
         cp_rules_problem(run->rules, r->line, "regle_expression_invalide",
                          "expression trop longue");
@@ -667,8 +700,7 @@ static int eval_bornes(struct cp_run *run, const struct cp_rule *r)
                       "SELECT k.signataire, k.periode, k.indicateur, k.valeur FROM cp_cur k"
                       " JOIN ref_indicateur i ON i.code = k.indicateur"
                       " WHERE k.valeur IS NOT NULL AND (k.valeur < i.min OR k.valeur > i.max"
-                      "  OR (i.unite = 'nb' AND abs(k.valeur - round(k.valeur)) > 1e-9))"
-                      " ORDER BY k.signataire, k.periode, i.rang",
+                      "  OR (i.unite = 'nb' AND abs(k.valeur - round(k.valeur)) > 1e-9))",
                       &st, run->err) < 0)
         return -1;
     while (rc == 0 && (s = sqlite3_step(st)) == SQLITE_ROW) {
@@ -733,8 +765,7 @@ static int eval_ratio(struct cp_run *run, const struct cp_rule *r)
                       " JOIN cp_cur d ON d.signataire = t.signataire AND d.periode = t.periode"
                       "  AND d.indicateur = i.denominateur"
                       " WHERE i.nature = 'ratio' AND t.valeur IS NOT NULL"
-                      "  AND n.valeur IS NOT NULL AND d.valeur IS NOT NULL AND d.valeur <> 0"
-                      " ORDER BY t.signataire, t.periode, i.rang",
+                      "  AND n.valeur IS NOT NULL AND d.valeur IS NOT NULL AND d.valeur <> 0",
                       &st, run->err) < 0)
         return -1;
     while (rc == 0 && (s = sqlite3_step(st)) == SQLITE_ROW) {
@@ -812,8 +843,7 @@ static int eval_annuel(struct cp_run *run, const struct cp_rule *r)
                       "  AND a.periode = y.periode || '-S1'"
                       " JOIN cp_cur b ON b.signataire = y.signataire AND b.indicateur = y.indicateur"
                       "  AND b.periode = y.periode || '-S2'"
-                      " WHERE y.valeur IS NOT NULL AND a.valeur IS NOT NULL AND b.valeur IS NOT NULL"
-                      " ORDER BY y.signataire, y.periode, i.rang",
+                      " WHERE y.valeur IS NOT NULL AND a.valeur IS NOT NULL AND b.valeur IS NOT NULL",
                       &st, run->err) < 0)
         return -1;
     while (rc == 0 && (s = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1173,8 +1203,7 @@ static int evolution_successors(struct cp_run *run, const struct cp_rule *r)
                       " FROM cp_cur c JOIN cp_per p ON p.periode = c.periode"
                       " JOIN ref_indicateur i ON i.code = c.indicateur"
                       " WHERE c.valeur IS NOT NULL AND EXISTS (SELECT 1 FROM cp_pred x"
-                      "  WHERE x.signataire = c.signataire AND x.periode = p.prec)"
-                      " ORDER BY c.signataire, c.periode, i.rang",
+                      "  WHERE x.signataire = c.signataire AND x.periode = p.prec)",
                       &st, run->err) < 0 ||
         cp_db_prepare(run->db,
                       "SELECT x.pred, v.valeur, n.valeur, d.valeur, w.valeur FROM cp_pred x"
@@ -1273,8 +1302,7 @@ static int eval_evolution(struct cp_run *run, const struct cp_rule *r)
                       " JOIN ref_indicateur i ON i.code = c.indicateur"
                       " JOIN cp_cur q ON q.signataire = c.signataire AND q.periode = p.prec"
                       "  AND q.indicateur = c.indicateur"
-                      " WHERE c.valeur IS NOT NULL AND q.valeur IS NOT NULL"
-                      " ORDER BY c.signataire, c.periode, i.rang",
+                      " WHERE c.valeur IS NOT NULL AND q.valeur IS NOT NULL",
                       &st, run->err) < 0)
         return -1;
     while (rc == 0 && (s = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1477,8 +1505,7 @@ static int eval_cible(struct cp_run *run, const struct cp_rule *r)
     if (cp_db_prepare(run->db,
                       "SELECT c.signataire, c.periode, c.indicateur, c.valeur, c.cible"
                       " FROM cp_cur c JOIN ref_indicateur i ON i.code = c.indicateur"
-                      " WHERE c.valeur IS NOT NULL AND c.cible IS NOT NULL AND c.cible > 0"
-                      " ORDER BY c.signataire, c.periode, i.rang",
+                      " WHERE c.valeur IS NOT NULL AND c.cible IS NOT NULL AND c.cible > 0",
                       &st, run->err) < 0)
         return -1;
     while (rc == 0 && (s = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1537,8 +1564,7 @@ static int eval_hors_delai(struct cp_run *run, const struct cp_rule *r)
                       "  WHERE f.statut IN ('accepte', 'accepte_partiel')"
                       "  GROUP BY v.signataire, v.periode) x"
                       " JOIN cp_per p ON p.periode = x.periode"
-                      " WHERE substr(x.recu_le, 1, 10) > p.echeance"
-                      " ORDER BY x.signataire, x.periode",
+                      " WHERE substr(x.recu_le, 1, 10) > p.echeance",
                       &st, run->err) < 0)
         return -1;
     while (rc == 0 && (s = sqlite3_step(st)) == SQLITE_ROW) {

@@ -6,6 +6,7 @@
 #include "consolidate/internal.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,6 +143,37 @@ out:
     return rc;
 }
 
+/* cp_hash(v, ...): a 31-bit FNV-1a of the arguments (their type and
+ * stored bytes, no conversion to text), to compare groups of rows through
+ * sums of hashes (see agg.c). */
+static void sql_hash(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    uint32_t h = 2166136261u;
+
+    for (int i = 0; i < argc; i++) {
+        unsigned char b[8];
+        const unsigned char *t = b;
+        int n = 0, type = sqlite3_value_type(argv[i]);
+
+        if (type == SQLITE_INTEGER || type == SQLITE_FLOAT) {
+            double d = sqlite3_value_double(argv[i]);
+
+            memcpy(b, &d, sizeof b); /* 1 and 1.0 hash alike */
+            n = 8;
+        } else if (type != SQLITE_NULL) {
+            t = sqlite3_value_text(argv[i]);
+            n = sqlite3_value_bytes(argv[i]);
+        }
+        h = (h ^ (unsigned)type) * 16777619u;
+        for (int k = 0; k < n; k++)
+            h = (h ^ t[k]) * 16777619u;
+    }
+    h ^= h >> 15;
+    h *= 0x2c1b3c6dU;
+    h ^= h >> 12;
+    sqlite3_result_int64(ctx, (sqlite3_int64)(h & 0x7FFFFFFFu));
+}
+
 int cp_run_init(struct cp_run *run, sqlite3 *db, struct cp_err *err)
 {
     memset(run, 0, sizeof *run);
@@ -150,6 +182,9 @@ int cp_run_init(struct cp_run *run, sqlite3 *db, struct cp_err *err)
     cp_buf_init(&run->msg, 1 << 16);
     cp_buf_init(&run->tmp, 1 << 16);
     cp_db_now(run->now);
+    if (sqlite3_create_function(db, "cp_hash", -1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+                                sql_hash, NULL, NULL) != SQLITE_OK)
+        return cp_run_dbfail(run, "fonction cp_hash");
     if (load_catalog(run) < 0 || load_signatories(run) < 0)
         return -1;
     if (run->nind == 0 || run->nsig == 0)
@@ -237,7 +272,7 @@ int cp_run_staging(struct cp_run *run)
                     "CREATE TEMP TABLE cp_f(cle TEXT PRIMARY KEY, regle TEXT NOT NULL,"
                     " gravite TEXT NOT NULL, signataire TEXT, periode TEXT,"
                     " indicateurs TEXT NOT NULL, valeurs TEXT NOT NULL, message TEXT NOT NULL,"
-                    " ligne INTEGER);"
+                    " ligne INTEGER) WITHOUT ROWID;"
                     "CREATE TEMP TABLE cp_fv(cle TEXT NOT NULL, rang INTEGER NOT NULL,"
                     " signataire TEXT NOT NULL, periode TEXT NOT NULL, indicateur TEXT,"
                     " valeur REAL, valeur_id INTEGER, fichier_id INTEGER, emplacement TEXT,"

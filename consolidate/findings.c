@@ -33,19 +33,24 @@ static int exec_count(struct cp_run *run, const char *sql, unsigned long *count)
 #define FP_SOURCE "rang || ':' || fichier_id || ':' || coalesce(emplacement, '')"
 
 static const char *const staged_fp_sql =
-    "CREATE TEMP TABLE cp_ffp AS SELECT f.cle, " FP_HEAD("f") " || '#' || coalesce((SELECT"
-    " group_concat(x, ';') FROM (SELECT " FP_VALUE " AS x FROM cp_fv v WHERE v.cle = f.cle"
-    " AND v.indicateur IS NOT NULL ORDER BY rang)), '') || '#' || coalesce((SELECT"
-    " group_concat(x, ';') FROM (SELECT " FP_SOURCE " AS x FROM cp_fv v WHERE v.cle = f.cle"
-    " AND v.valeur_id IS NULL AND v.fichier_id IS NOT NULL ORDER BY rang)), '') AS empreinte"
-    " FROM cp_f f";
+    "CREATE TEMP TABLE cp_ffp AS SELECT f.cle, " FP_HEAD("f") " || '#' || coalesce(a.x, '')"
+    " || '#' || coalesce(b.x, '') AS empreinte FROM cp_f f"
+    " LEFT JOIN (SELECT cle, group_concat(x, ';') AS x FROM (SELECT cle, " FP_VALUE " AS x"
+    "  FROM cp_fv WHERE indicateur IS NOT NULL ORDER BY cle, rang) GROUP BY cle) a"
+    "  ON a.cle = f.cle"
+    " LEFT JOIN (SELECT cle, group_concat(x, ';') AS x FROM (SELECT cle, " FP_SOURCE " AS x"
+    "  FROM cp_fv WHERE valeur_id IS NULL AND fichier_id IS NOT NULL ORDER BY cle, rang)"
+    "  GROUP BY cle) b ON b.cle = f.cle";
 
 static const char *const recorded_fp_sql =
-    "CREATE TEMP TABLE cp_cfp AS SELECT c.id, c.cle, " FP_HEAD("c") " || '#' || coalesce((SELECT"
-    " group_concat(x, ';') FROM (SELECT " FP_VALUE " AS x FROM constat_valeur v"
-    " WHERE v.constat_id = c.id ORDER BY rang)), '') || '#' || coalesce((SELECT"
-    " group_concat(x, ';') FROM (SELECT " FP_SOURCE " AS x FROM constat_source s"
-    " WHERE s.constat_id = c.id ORDER BY rang)), '') AS empreinte FROM constat c";
+    "CREATE TEMP TABLE cp_cfp AS SELECT c.id, c.cle, " FP_HEAD("c") " || '#' || coalesce(a.x, '')"
+    " || '#' || coalesce(b.x, '') AS empreinte FROM constat c"
+    " LEFT JOIN (SELECT constat_id, group_concat(x, ';') AS x FROM (SELECT constat_id, "
+    FP_VALUE " AS x FROM constat_valeur ORDER BY constat_id, rang) GROUP BY constat_id) a"
+    "  ON a.constat_id = c.id"
+    " LEFT JOIN (SELECT constat_id, group_concat(x, ';') AS x FROM (SELECT constat_id, "
+    FP_SOURCE " AS x FROM constat_source ORDER BY constat_id, rang) GROUP BY constat_id) b"
+    "  ON b.constat_id = c.id";
 
 int cp_findings_apply(struct cp_run *run, struct cp_consolidate_stats *st)
 {
@@ -63,6 +68,7 @@ int cp_findings_apply(struct cp_run *run, struct cp_consolidate_stats *st)
                    &removed) < 0 ||
         cp_run_exec(run, recorded_fp_sql) < 0 ||
         cp_run_exec(run, "CREATE TEMP TABLE cp_chg(id INTEGER PRIMARY KEY)") < 0 ||
+        cp_run_exec(run, "CREATE UNIQUE INDEX temp.cp_cfp_cle ON cp_cfp(cle)") < 0 ||
         exec_count(run, "INSERT INTO cp_chg SELECT c.id FROM cp_cfp c JOIN cp_ffp f"
                         " ON f.cle = c.cle WHERE c.empreinte IS NOT f.empreinte",
                    &changed) < 0 ||
@@ -117,8 +123,11 @@ int cp_findings_apply(struct cp_run *run, struct cp_consolidate_stats *st)
      * signatory and period (a relation: every value it involves). */
     if (cp_run_exec(run,
                     "DROP TABLE IF EXISTS temp.cp_x;"
-                    "CREATE TEMP TABLE cp_x AS SELECT cv.signataire, cv.periode, cv.indicateur,"
-                    " min(c.id) AS constat_id FROM constat c"
+                    "CREATE TEMP TABLE cp_x(signataire TEXT, periode TEXT, indicateur TEXT,"
+                    " constat_id INTEGER, PRIMARY KEY(signataire, periode, indicateur))"
+                    " WITHOUT ROWID;"
+                    "INSERT INTO cp_x SELECT cv.signataire, cv.periode, cv.indicateur,"
+                    " min(c.id) FROM constat c"
                     " JOIN constat_valeur cv ON cv.constat_id = c.id"
                     " WHERE c.gravite = 'bloquant' AND cv.indicateur IS NOT NULL"
                     " AND cv.signataire = c.signataire AND cv.periode = c.periode"

@@ -95,7 +95,8 @@ static int print_explanation(void *ctx, const struct cp_explanation *e)
 
 static void print_summary(const struct cp_consolidate_stats *st, int quiet)
 {
-    char a[CP_FMT_MAX], b[CP_FMT_MAX], c[CP_FMT_MAX], d[CP_FMT_MAX];
+    char a[CP_FMT_MAX], b[CP_FMT_MAX], c[CP_FMT_MAX], d[CP_FMT_MAX], e[CP_FMT_MAX],
+        f[CP_FMT_MAX];
 
     printf("calpae-consolidate : %s %s (%s %s, %s %s, %s %s) ; %s %s (%s %s)\n",
            num(st->findings, a, sizeof a), plural(st->findings, "constat", "constats"),
@@ -105,8 +106,8 @@ static void print_summary(const struct cp_consolidate_stats *st, int quiet)
            plural(st->by_severity[CP_SEV_AVERTISSEMENT], "avertissement", "avertissements"),
            num(st->by_severity[CP_SEV_INFO], d, sizeof d),
            plural(st->by_severity[CP_SEV_INFO], "info", "infos"),
-           num(st->aggregates, a, sizeof a), plural(st->aggregates, "agrégat", "agrégats"),
-           num(st->excluded, b, sizeof b),
+           num(st->aggregates, e, sizeof e), plural(st->aggregates, "agrégat", "agrégats"),
+           num(st->excluded, f, sizeof f),
            plural(st->excluded, "valeur écartée", "valeurs écartées"));
     if (quiet)
         return;
