@@ -791,8 +791,10 @@ static int eval_ratio(struct cp_run *run, const struct cp_rule *r)
         cp_run_fmt("nb", den, dv, sizeof dv);
         cp_fmt_num_trim(fabs(gap), 1, gp, sizeof gp);
         if (pct)
-            strcat(gp, " point(s)");
+            strcat(gp, fabs(gap) < 2 ? " point" : " points");
         tol_text(r, "nb", tol, sizeof tol);
+        if (pct && r->tol_rel == 0)
+            strcat(tol, r->tol_abs < 2 ? " point" : " points");
         if (pct && t <= 1 && c > 1) {
             char asfrac[96];
 
