@@ -770,7 +770,9 @@ static int parse(struct rd *r, const unsigned char *p, size_t n)
     }
     if (r->halt)
         return -1;
-    if (r->csv.entry_pos > r->lim->max_field_bytes)
+    /* A quoted field's closing quote sits in entry_buf until the next
+     * byte shows it was not doubled: hence + 1. */
+    if (r->csv.entry_pos > r->lim->max_field_bytes + 1)
         return field_too_long(r);
     return 0;
 }
@@ -1068,7 +1070,8 @@ static int run_parse(struct rd *r)
                                "guillemet non refermé : le champ ouvert par « \" » ligne %lu "
                                "se poursuit jusqu'à la fin du fichier ; ajoutez le « \" » "
                                "fermant qui manque (un « \" » à l'intérieur d'un texte "
-                               "entre guillemets s'écrit « \"\" »).",
+                               "entre guillemets s'écrit « \"\" », et un « \" » fermant est suivi "
+                               "directement du séparateur ou de la fin de ligne).",
                                r->field_line);
         if (csv_fini(&r->csv, on_field, on_record, r) != 0 && !r->halt)
             return err_memory(r);
