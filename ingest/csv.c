@@ -28,6 +28,10 @@
  * built (libcsv's entry_pos) is checked against the cap often enough: an
  * unterminated quote never buffers more than max_field_bytes + PIECE. */
 #define PIECE (64u << 10)
+/* With CP_CSV_SMALL_BLOCKS, so that small test and fuzz inputs cross
+ * block and piece boundaries (odd, to split UTF-16 code units too). */
+#define SMALL_BLOCK 61u
+#define SMALL_PIECE 7u
 /* libcsv grows its field buffer by this many bytes at a time. */
 #define CSV_BLOCK (16u << 10)
 /* Cap on the UTF-8 text of one record's fields, so that a record of many
@@ -40,6 +44,12 @@
 #define IN_PLACE ((size_t)-1)
 
 enum { CLS_SEP = 1, CLS_EOL, CLS_QUOTE };
+
+/* The fast path keeps a line in the input buffer until its end is seen,
+ * so its cells never reach the row cap, which only the libcsv path checks
+ * as it goes: both report the same errors. */
+_Static_assert((unsigned long long)RAW_BLOCK * 3 < ROW_MAX_BYTES,
+               "a read block converted to UTF-8 must fit under the row cap");
 
 /* libcsv's parser states (private #defines in libcsv.c, unchanged since
  * 2.0): at the end of the input, an open quoted field is in FIELD_BEGUN,
@@ -82,7 +92,9 @@ struct rd {
     struct timespec t0;
     enum enc enc;
     char sep;
-    unsigned char *raw;        /* RAW_BLOCK bytes */
+    size_t block;              /* RAW_BLOCK or SMALL_BLOCK */
+    size_t piece;              /* PIECE or SMALL_PIECE */
+    unsigned char *raw;        /* block bytes */
     unsigned char map[256][4]; /* 8-bit byte → UTF-8 bytes, length in [3] */
 
     /* parse pass */
@@ -190,7 +202,7 @@ static long read_into(struct rd *r, unsigned char *buf, size_t cap)
 
 static long read_block(struct rd *r)
 {
-    return read_into(r, r->raw, RAW_BLOCK);
+    return read_into(r, r->raw, r->block);
 }
 
 static int rewind_to(struct rd *r, off_t off)
@@ -428,7 +440,7 @@ static int detect_bytes(struct rd *r, long n, int bom, struct sniff *sn)
             break;
         base += (unsigned long long)n;
         start = 0;
-        if ((size_t)n < RAW_BLOCK)
+        if ((size_t)n < r->block)
             break;
         n = read_block(r);
         if (n < 0)
@@ -541,7 +553,7 @@ static int detect_utf16(struct rd *r, long n, int be, struct sniff *sn)
             odd = p[i];
         }
         base += (unsigned long long)n;
-        if ((size_t)n < RAW_BLOCK)
+        if ((size_t)n < r->block)
             break;
         n = read_block(r);
         if (n < 0)
@@ -739,12 +751,13 @@ static void on_field(void *s, size_t len, void *data)
     if (r->halt)
         return;
     col = r->ncol++;
-    if (col >= r->lim->max_columns) {
-        too_many_columns(r);
-        return;
-    }
+    /* Length first, as parse() may see a field too long before its end. */
     if (len > r->lim->max_field_bytes) {
         field_too_long(r);
+        return;
+    }
+    if (col >= r->lim->max_columns) {
+        too_many_columns(r);
         return;
     }
     if (len > 0 && add_cell(r, col, s, len) < 0)
@@ -852,10 +865,10 @@ static int fast_line(struct rd *r, unsigned char *p, unsigned char *end,
         if (q > f) {
             struct cp_cell *c;
 
-            if (col >= r->lim->max_columns)
-                return too_many_columns(r);
             if ((size_t)(q - f) > r->lim->max_field_bytes)
                 return field_too_long(r);
+            if (col >= r->lim->max_columns)
+                return too_many_columns(r);
             c = new_cell(r, col, IN_PLACE);
             if (!c) {
                 err_memory(r);
@@ -933,7 +946,7 @@ static int feed(struct rd *r, unsigned char *p, size_t n)
                 }
             }
         }
-        lim = (size_t)(end - p) > PIECE ? p + PIECE : end;
+        lim = (size_t)(end - p) > r->piece ? p + r->piece : end;
         while (q < lim && *q != '\n' && *q != '\r')
             q++;
         if (q < lim) {
@@ -966,14 +979,14 @@ static int parse_bytes_file(struct rd *r)
             return -1;
         if (n > 0 && feed(r, r->raw, (size_t)n) < 0)
             return r->halt == HALT_ERROR ? -1 : 0;
-        if ((size_t)n < RAW_BLOCK)
+        if ((size_t)n < r->block)
             return 0;
     }
 }
 
 static int parse_utf16_file(struct rd *r)
 {
-    size_t out_size = RAW_BLOCK + RAW_BLOCK / 2 + 16;
+    size_t out_size = r->block + r->block / 2 + 16;
     unsigned char *out = NULL;
     iconv_t cd = (iconv_t)-1;
     size_t have = 0;
@@ -988,14 +1001,14 @@ static int parse_utf16_file(struct rd *r)
         goto out;
     }
     for (;;) {
-        long n = read_into(r, r->raw + have, RAW_BLOCK - have);
+        long n = read_into(r, r->raw + have, r->block - have);
         int eof;
         char *in = (char *)r->raw;
         size_t inleft;
 
         if (n < 0)
             goto out;
-        eof = (size_t)n < RAW_BLOCK - have;
+        eof = (size_t)n < r->block - have;
         inleft = have + (size_t)n;
         have = 0;
         while (inleft > 0) {
@@ -1132,7 +1145,9 @@ int cp_csv_read_flags(const char *path, const struct cp_limits *lim,
                    (unsigned long long)st.st_size, r->lim->max_file_bytes);
         goto out;
     }
-    r->raw = malloc(RAW_BLOCK);
+    r->block = flags & CP_CSV_SMALL_BLOCKS ? SMALL_BLOCK : RAW_BLOCK;
+    r->piece = flags & CP_CSV_SMALL_BLOCKS ? SMALL_PIECE : PIECE;
+    r->raw = malloc(r->block);
     if (!r->raw) {
         err_memory(r);
         goto out;

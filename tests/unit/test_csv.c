@@ -2,8 +2,8 @@
  * Unit tests for ingest/csv.c: encodings, separators, quotes, line numbers,
  * caps and sink control, on the fixtures of tests/data/csv/ (made by its
  * gen.py), on the real samples of data/sample/ and on files made here.
- * Every read runs twice, with and without the fast path, and both must
- * give the same rows and the same result.
+ * Every read runs with and without the fast path, with normal and with
+ * tiny read blocks, and all must give the same rows and the same result.
  */
 #include <criterion/criterion.h>
 #include <glob.h>
@@ -90,22 +90,29 @@ static void got_release(struct got *g)
     cp_buf_release(&g->dump);
 }
 
-/* Reads path both ways; checks they agree; leaves the fast read in *g. */
+/* Reads path in every way (fast path or libcsv only, normal or small
+ * blocks); checks they agree; leaves the normal fast read in *g. */
 static void read_path(const char *path, const struct cp_limits *lim, struct got *g)
 {
-    struct got slow = *g;
+    static const unsigned modes[] = { CP_CSV_LIBCSV_ONLY, CP_CSV_SMALL_BLOCKS,
+                                      CP_CSV_SMALL_BLOCKS | CP_CSV_LIBCSV_ONLY };
 
     read_one(path, lim, g, 0);
-    read_one(path, lim, &slow, CP_CSV_LIBCSV_ONLY);
-    cr_assert_eq(g->rc, slow.rc, "%s: rc %d (fast) / %d (libcsv)", path, g->rc, slow.rc);
-    cr_assert_str_eq(cp_buf_str(&g->dump), cp_buf_str(&slow.dump), "%s: rows differ", path);
-    cr_assert_str_eq(g->err.code, slow.err.code);
-    cr_assert_str_eq(g->err.where, slow.err.where);
-    cr_assert_str_eq(g->err.msg, slow.err.msg);
-    cr_assert_str_eq(g->info.encoding, slow.info.encoding);
-    cr_assert_eq(g->info.separator, slow.info.separator);
-    cr_assert_eq(g->ends, slow.ends);
-    got_release(&slow);
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+        struct got o = *g;
+
+        read_one(path, lim, &o, modes[i]);
+        cr_assert_eq(g->rc, o.rc, "%s: rc %d / %d (mode %u)", path, g->rc, o.rc, modes[i]);
+        cr_assert_str_eq(cp_buf_str(&g->dump), cp_buf_str(&o.dump), "%s: rows differ (mode %u)",
+                         path, modes[i]);
+        cr_assert_str_eq(g->err.code, o.err.code, "%s (mode %u)", path, modes[i]);
+        cr_assert_str_eq(g->err.where, o.err.where, "%s (mode %u)", path, modes[i]);
+        cr_assert_str_eq(g->err.msg, o.err.msg);
+        cr_assert_str_eq(g->info.encoding, o.info.encoding);
+        cr_assert_eq(g->info.separator, o.info.separator);
+        cr_assert_eq(g->ends, o.ends);
+        got_release(&o);
+    }
 }
 
 static char *src_path(const char *rel)
@@ -832,23 +839,32 @@ Test(csv, null_callbacks_and_info)
 
 /* ---- fuzzer finds ------------------------------------------------------------ */
 
-/* Inputs the fuzzer once crashed on or disagreed about: both paths must
- * read them the same way, without sanitizer reports. */
+/* Inputs the fuzzer once crashed on or disagreed about, read as the
+ * harness reads them (tests/fuzz/fuzz_csv.c): with the default caps and
+ * with tiny ones, every way. */
 Test(csv, fuzz_regressions)
 {
     char *pattern = src_path("tests/data/csv/fuzz-*");
+    struct cp_limits tiny = cp_limits_default;
     glob_t gl;
+    size_t n = 0;
 
+    tiny.max_field_bytes = 16;
+    tiny.max_columns = 8;
     if (glob(pattern, 0, NULL, &gl) == 0) {
         for (size_t i = 0; i < gl.gl_pathc; i++) {
-            struct got g = { 0 };
-            read_path(gl.gl_pathv[i], NULL, &g);
-            cr_assert(g.rc == 0 || g.rc == -1);
-            if (g.rc < 0)
-                cr_assert_gt(strlen(g.err.code), 0);
-            got_release(&g);
+            for (int t = 0; t < 2; t++) {
+                struct got g = { 0 };
+                read_path(gl.gl_pathv[i], t ? &tiny : NULL, &g);
+                cr_assert(g.rc == 0 || g.rc == -1);
+                if (g.rc < 0)
+                    cr_assert_gt(strlen(g.err.code), 0);
+                got_release(&g);
+            }
+            n++;
         }
         globfree(&gl);
     }
+    cr_assert_gt(n, 0);
     free(pattern);
 }
