@@ -321,7 +321,7 @@ static int has_zero_byte(uint64_t w)
  * Scans one block of a file read as bytes: validates UTF-8, notes what an
  * 8-bit reading needs, and rejects NUL bytes. base is the block's offset.
  */
-static int scan_bytes(struct rd *r, struct u8 *u, struct hi8 *h,
+static int scan_bytes(struct rd *r, struct u8 *u, struct hi8 *h, int bom,
                       const unsigned char *p, size_t n, unsigned long long base)
 {
     size_t i = 0;
@@ -349,8 +349,11 @@ static int scan_bytes(struct rd *r, struct u8 *u, struct hi8 *h,
                                    "fichier texte CSV (un fichier UTF-16 sans marque "
                                    "d'ordre des octets donne aussi cette erreur) ; %s.",
                                    base + i, what_to_do);
-            if (u->need)
+            if (u->need) {
                 u8_fail(u, u->seq_off, u->seq_lead);
+                if (bom || h->has_undef)
+                    return 1;
+            }
             i++;
             continue;
         }
@@ -375,8 +378,10 @@ static int scan_bytes(struct rd *r, struct u8 *u, struct hi8 *h,
                 u->hi = 0xBF;
             }
         }
-        /* Neither UTF-8 nor Windows-1252: nothing further can help. */
-        if (!u->ok && h->has_undef)
+        /* Neither UTF-8 nor Windows-1252 (or not the UTF-8 its BOM
+         * announces): stop at once, wherever blocks end, so that the
+         * error does not depend on how the file was read. */
+        if (!u->ok && (bom || h->has_undef))
             return 1;
         i++;
     }
@@ -433,10 +438,10 @@ static int detect_bytes(struct rd *r, long n, int bom, struct sniff *sn)
 
         if (!sn->done)
             sniff_bytes(sn, p, len);
-        rc = scan_bytes(r, &u, &h, p, len, base + start);
+        rc = scan_bytes(r, &u, &h, bom, p, len, base + start);
         if (rc < 0)
             return -1;
-        if (rc > 0 || (bom && !u.ok))
+        if (rc > 0)
             break;
         base += (unsigned long long)n;
         start = 0;
