@@ -89,6 +89,8 @@ struct rd {
     struct cp_err *err;
     int fd;
     unsigned long long done;   /* bytes read so far in this pass */
+    unsigned long long size;   /* bytes pass 1 read */
+    struct timespec mtime;     /* modification time when opened */
     struct timespec t0;
     enum enc enc;
     char sep;
@@ -973,6 +975,19 @@ static int feed(struct rd *r, unsigned char *p, size_t n)
     return 0;
 }
 
+/* At the end of pass 2: pass 1 vouched for these very bytes. */
+static int check_unchanged(struct rd *r)
+{
+    struct stat st;
+
+    if (r->done == r->size && fstat(r->fd, &st) == 0 && st.st_mtim.tv_sec == r->mtime.tv_sec &&
+        st.st_mtim.tv_nsec == r->mtime.tv_nsec && (unsigned long long)st.st_size == r->size)
+        return 0;
+    return cp_err_set(r->err, CP_EX_TEMPFAIL, "io", NULL,
+                      "le fichier a changé pendant sa lecture ; relancez le traitement "
+                      "une fois le dépôt terminé.");
+}
+
 static int parse_bytes_file(struct rd *r)
 {
     if (rewind_to(r, r->enc == ENC_UTF8_BOM ? 3 : 0) < 0)
@@ -985,7 +1000,7 @@ static int parse_bytes_file(struct rd *r)
         if (n > 0 && feed(r, r->raw, (size_t)n) < 0)
             return r->halt == HALT_ERROR ? -1 : 0;
         if ((size_t)n < r->block)
-            return 0;
+            return check_unchanged(r);
     }
 }
 
@@ -1043,7 +1058,7 @@ static int parse_utf16_file(struct rd *r)
         if (eof)
             break;
     }
-    ret = 0;
+    ret = check_unchanged(r);
 out:
     if (cd != (iconv_t)-1)
         iconv_close(cd);
@@ -1157,8 +1172,10 @@ int cp_csv_read_flags(const char *path, const struct cp_limits *lim,
         err_memory(r);
         goto out;
     }
+    r->mtime = st.st_mtim;
     if (detect(r) < 0)
         goto out;
+    r->size = r->done;
     if (info) {
         snprintf(info->encoding, sizeof info->encoding, "%s", enc_names[r->enc]);
         info->separator = r->sep;

@@ -868,3 +868,32 @@ Test(csv, fuzz_regressions)
     cr_assert_gt(n, 0);
     free(pattern);
 }
+
+/* ---- a file that changes while it is read ------------------------------------ */
+
+static int grow_file(void *ctx, const struct cp_row *row)
+{
+    const char *path = ctx;
+    FILE *f;
+
+    (void)row;
+    f = fopen(path, "a");
+    cr_assert_not_null(f);
+    fputs("x;y\n", f);
+    cr_assert_eq(fclose(f), 0);
+    return CP_READ_CONTINUE;
+}
+
+Test(csv, file_changed_between_the_passes)
+{
+    char *path = temp_file("a;b\n", 4);
+    struct cp_reader_sink sink = { path, NULL, grow_file, NULL };
+    struct cp_err err;
+
+    cp_err_clear(&err);
+    cr_assert_eq(cp_csv_read(path, NULL, &sink, NULL, &err), -1);
+    cr_assert_str_eq(err.code, "io");
+    cr_assert_not_null(strstr(err.msg, "a changé"));
+    unlink(path);
+    free(path);
+}
