@@ -552,9 +552,15 @@ static int detect_utf16(struct rd *r, long n, int be, struct sniff *sn)
             have_odd = 0;
             i = 1;
         }
-        for (; i + 1 < (size_t)n; i += 2)
+        for (; i + 1 < (size_t)n; i += 2) {
+            unsigned u = be ? (unsigned)p[i] << 8 | p[i + 1] : (unsigned)p[i + 1] << 8 | p[i];
+
+            /* Fast path: an ordinary character once the sniffing is done. */
+            if (sn->done && !s.pending && u != 0 && (u < 0xD800 || u > 0xDFFF))
+                continue;
             if (u16_unit(r, &s, sn, p[i], p[i + 1], base + i) < 0)
                 return -1;
+        }
         if (i < (size_t)n) {
             have_odd = 1;
             odd = p[i];
@@ -831,7 +837,13 @@ static int convert_cells(struct rd *r)
         }
         t = o = r->text + r->text_len;
         for (size_t j = 0; j < len; j++) {
-            const unsigned char *m = r->map[s[j]];
+            const unsigned char *m;
+
+            if (s[j] < 0x80) {
+                *o++ = (char)s[j];
+                continue;
+            }
+            m = r->map[s[j]];
             o[0] = (char)m[0];
             o[1] = (char)m[1];
             o[2] = (char)m[2];
