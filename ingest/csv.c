@@ -51,10 +51,11 @@ enum { CLS_SEP = 1, CLS_EOL, CLS_QUOTE };
 _Static_assert((unsigned long long)RAW_BLOCK * 3 < ROW_MAX_BYTES,
                "a read block converted to UTF-8 must fit under the row cap");
 
-/* libcsv's parser states (private #defines in libcsv.c, unchanged since
- * 2.0): at the end of the input, an open quoted field is in FIELD_BEGUN,
- * while FIELD_MIGHT_HAVE_ENDED means its closing quote was the last byte. */
-enum { LIBCSV_ROW_NOT_BEGUN = 0, LIBCSV_FIELD_BEGUN = 2 };
+/* libcsv's FIELD_BEGUN parser state (a private #define in libcsv.c,
+ * unchanged since 2.0): at the end of the input, a quoted field still in
+ * it was never closed, while in FIELD_MIGHT_HAVE_ENDED (3) its closing
+ * quote was the last byte. */
+enum { LIBCSV_FIELD_BEGUN = 2 };
 
 enum enc { ENC_UTF8, ENC_UTF8_BOM, ENC_UTF16LE, ENC_UTF16BE, ENC_CP1252, ENC_ISO15 };
 
@@ -1078,7 +1079,12 @@ out:
     return ret;
 }
 
-/* Pass 2: records to the sink, between sheet_begin and sheet_end. */
+/*
+ * Pass 2: records to the sink, between sheet_begin and sheet_end.
+ * sheet_end is called whenever sheet_begin was, including after a
+ * callback returned CP_READ_NEXT_SHEET or CP_READ_STOP, so that a sink
+ * can close its table there; not after an abort or a read error.
+ */
 static int run_parse(struct rd *r)
 {
     const struct cp_reader_sink *s = r->sink;
@@ -1112,11 +1118,12 @@ static int run_parse(struct rd *r)
     if (!r->halt) {
         if (r->csv.quoted && r->csv.pstate == LIBCSV_FIELD_BEGUN)
             return err_at_line(r, "unterminated_quote", r->field_line,
-                               "guillemet non refermé : le champ ouvert par « \" » ligne %lu "
-                               "se poursuit jusqu'à la fin du fichier ; ajoutez le « \" » "
-                               "fermant qui manque (un « \" » à l'intérieur d'un texte "
-                               "entre guillemets s'écrit « \"\" », et un « \" » fermant est suivi "
-                               "directement du séparateur ou de la fin de ligne).",
+                               "guillemet non refermé : le champ ouvert par « \" » ligne "
+                               "%lu se poursuit jusqu'à la fin du fichier ; ajoutez le "
+                               "« \" » fermant qui manque (un « \" » à l'intérieur d'un "
+                               "texte entre guillemets s'écrit « \"\" », et un « \" » "
+                               "fermant est suivi directement du séparateur ou de la fin "
+                               "de ligne).",
                                r->field_line);
         if (csv_fini(&r->csv, on_field, on_record, r) != 0 && !r->halt)
             return err_memory(r);

@@ -45,8 +45,8 @@ static int utf8_ok(const unsigned char *s, size_t n)
                 return 0;
             cp = cp << 6 | (s[i + k] & 0x3F);
         }
-        if ((need == 1 && cp < 0x80) || (need == 2 && cp < 0x800) || (need == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-            (cp >= 0xD800 && cp <= 0xDFFF))
+        if ((need == 1 && cp < 0x80) || (need == 2 && cp < 0x800) ||
+            (need == 3 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF))
             return 0;
         i += need + 1;
     }

@@ -166,6 +166,11 @@ static void read_bytes(const void *data, size_t n, const struct cp_limits *lim, 
     free(path);
 }
 
+static int has_prefix(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
 static void expect_rows(const char *name, const char *enc, char sep, const char *rows)
 {
     struct got g = { 0 };
@@ -225,16 +230,13 @@ Test(csv, utf16le_sample_with_cr_lines)
     cr_assert_eq(g.rc, 0, "%s", g.err.msg);
     cr_assert_str_eq(g.info.encoding, "UTF-16LE");
     cr_assert_eq(g.info.separator, '\t');
-    cr_assert_eq(strncmp(cp_buf_str(&g.dump),
+    cr_assert(has_prefix(cp_buf_str(&g.dump),
                          "L1|0=code|1=période|2=code indicateur|3=valeur|4=cible\n"
                          "L2|0=Ariège (09)|1=1er semestre 2021|2=ASE_MAJEURS|3=121\n"
-                         "L3|0=Ariège (09)|1=1er semestre 2021|2=ASE_ACCOMP|3=91\n",
-                         strlen("L1|0=code|1=période|2=code indicateur|3=valeur|4=cible\n"
-                                "L2|0=Ariège (09)|1=1er semestre 2021|2=ASE_MAJEURS|3=121\n"
-                                "L3|0=Ariège (09)|1=1er semestre 2021|2=ASE_ACCOMP|3=91\n")),
-              0, "%s", cp_buf_str(&g.dump));
-    cr_assert_not_null(strstr(cp_buf_str(&g.dump),
-                              "L5|0=Ariège (09)|1=1er semestre 2021|2=ASE_TX_ACCOMP|3=75,2|4=69,7\n"));
+                         "L3|0=Ariège (09)|1=1er semestre 2021|2=ASE_ACCOMP|3=91\n"),
+              "%s", cp_buf_str(&g.dump));
+    cr_assert_not_null(strstr(cp_buf_str(&g.dump), "L5|0=Ariège (09)|1=1er semestre 2021|"
+                                                   "2=ASE_TX_ACCOMP|3=75,2|4=69,7\n"));
     got_release(&g);
 }
 
@@ -262,8 +264,9 @@ Test(csv, windows1252_sample_with_nbsp_thousands)
     cr_assert_str_eq(g.info.encoding, "WINDOWS-1252");
     cr_assert_eq(g.info.separator, ';');
     d = cp_buf_str(&g.dump);
-    cr_assert_eq(strncmp(d, "L1|0=territoire|1=Période|2=RSA_NOUV_ENTRANTS|", 46), 0, "%s", d);
-    cr_assert_not_null(strstr(d, "\nL2|0=Ariège|1=1er semestre 2022|2=1\u00a0334|3=1\u00a0091|4=526|"));
+    cr_assert(has_prefix(d, "L1|0=territoire|1=Période|2=RSA_NOUV_ENTRANTS|"), "%s", d);
+    cr_assert_not_null(strstr(d, "\nL2|0=Ariège|1=1er semestre 2022|"
+                                 "2=1\u00a0334|3=1\u00a0091|4=526|"));
     /* The misspelt name the table stage rejects at L12C1 (1-based column). */
     cr_assert_not_null(strstr(d, "\nL12|0=Pyrénées-Oirentales|1=1er semestre 2022|"));
     got_release(&g);
@@ -299,8 +302,8 @@ Test(csv, byte_undefined_in_windows1252_is_rejected_with_offset)
     cr_assert_eq(g.rc, -1);
     cr_assert_str_eq(g.err.code, "bad_encoding");
     cr_assert_str_eq(g.err.where, "byte 146");
-    cr_assert_eq(strncmp(g.err.msg, "octet 0x8F invalide en UTF-8 et non défini en "
-                                    "Windows-1252 (offset 146)", 72), 0, "%s", g.err.msg);
+    cr_assert(has_prefix(g.err.msg, "octet 0x8F invalide en UTF-8 et non défini en "
+                                    "Windows-1252 (offset 146) ; "), "%s", g.err.msg);
     cr_assert_not_null(strstr(g.err.msg, "enregistrez le fichier en UTF-8 ou en "
                                          "Windows-1252 (« CSV UTF-8 » dans Excel)"));
     cr_assert_eq(g.begins, 0);
@@ -385,21 +388,23 @@ Test(csv, other_samples)
     read_rel("data/sample/20220829-153424_region76_consolidation_2022S1.csv", &g);
     cr_assert_eq(g.rc, 0);
     cr_assert_str_eq(g.info.encoding, "UTF-8 (BOM)");
-    cr_assert_eq(strncmp(cp_buf_str(&g.dump), "L1|0=signataire|1=PERIODE|", 26), 0);
-    cr_assert_not_null(strstr(cp_buf_str(&g.dump), "\nL16|0=Région Occitanie|1=2022-S1|27=2462|28=1612|29=65.5%\n"));
+    cr_assert(has_prefix(cp_buf_str(&g.dump), "L1|0=signataire|1=PERIODE|"));
+    cr_assert_not_null(strstr(cp_buf_str(&g.dump), "\nL16|0=Région Occitanie|1=2022-S1|"
+                                                   "27=2462|28=1612|29=65.5%\n"));
     got_release(&g);
 
     read_rel("data/sample/20220724-094558_Indicateurs Haute-Garonne - 2022S1.csv", &g);
     cr_assert_eq(g.rc, 0);
     cr_assert_str_eq(g.info.encoding, "WINDOWS-1252");
-    cr_assert_eq(strncmp(cp_buf_str(&g.dump), "L1|0=Collectivité|1=periode|", 28), 0);
+    cr_assert(has_prefix(cp_buf_str(&g.dump), "L1|0=Collectivité|1=periode|"));
     cr_assert_not_null(strstr(cp_buf_str(&g.dump), "|13=214 033|"));
     got_release(&g);
 
     read_rel("data/sample/20230122-233557_export_09D_2022S2-annuel.csv", &g);
     cr_assert_eq(g.rc, 0);
     cr_assert_str_eq(g.info.encoding, "UTF-8");
-    cr_assert_not_null(strstr(cp_buf_str(&g.dump), "\nL27|0=09D|1=2022|2=FIN_TX_EXEC|3=94,8\u00a0%\n"));
+    cr_assert_not_null(strstr(cp_buf_str(&g.dump),
+                              "\nL27|0=09D|1=2022|2=FIN_TX_EXEC|3=94,8\u00a0%\n"));
     got_release(&g);
 }
 
