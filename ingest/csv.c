@@ -609,10 +609,16 @@ static int detect(struct rd *r)
 
 /* ---- pass 2: records -------------------------------------------------- */
 
+/*
+ * libcsv's space test, so that fields are not trimmed. Its price: after a
+ * closing quote, libcsv now takes a space (`"x" ;`, not RFC 4180) as text
+ * and the quoted field goes on, usually to an unterminated_quote error
+ * whose message says a closing quote must touch the separator.
+ */
 static int never_space(unsigned char c)
 {
     (void)c;
-    return 0; /* keep leading and trailing spaces: fields are not trimmed */
+    return 0;
 }
 
 static void halt_with(struct rd *r, enum halt h)
