@@ -300,7 +300,7 @@ int cp_zip_stream(struct cp_zip *z, const char *name, cp_zip_block_fn fn,
         return -1;
     }
     for (;;) {
-        n = entry_read(&e, buf, sizeof buf);
+        n = entry_read(&e, buf, BLOCK);
         if (n <= 0) {
             rc = (int)n;
             break;
