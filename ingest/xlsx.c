@@ -631,6 +631,20 @@ struct scan {
     int first, found;
 };
 
+/* 1 when needle (n bytes, its first byte rare in XML markup) is in data:
+ * memchr runs at memory speed on long runs of anything else. */
+static int find(const char *data, size_t len, const char *needle, size_t n)
+{
+    const char *p = data, *end = data + len;
+
+    while ((size_t)(end - p) >= n && (p = memchr(p, needle[0], (size_t)(end - p) - n + 1))) {
+        if (memcmp(p, needle, n) == 0)
+            return 1;
+        p++;
+    }
+    return 0;
+}
+
 /* Looks for "mergeCell" in the raw bytes: most sheets have none, and then
  * the XML pass is saved. UTF-16 sheets are always parsed. */
 static int scan_block(void *ctx, const char *data, size_t len)
@@ -653,7 +667,7 @@ static int scan_block(void *ctx, const char *data, size_t len)
     k = len < nl - 1 ? len : nl - 1;
     memcpy(joined, s->tail, s->ntail);
     memcpy(joined + s->ntail, data, k);
-    if (memmem(joined, s->ntail + k, needle, nl) || memmem(data, len, needle, nl)) {
+    if (find(joined, s->ntail + k, needle, nl) || find(data, len, needle, nl)) {
         s->found = 1;
         return 1;
     }
@@ -788,6 +802,7 @@ static void sheet_start(struct cp_xml *x, int ns, const char *name, const char *
     } else if (w->in_sheetdata && strcmp(name, "row") == 0) {
         w->in_row = 1;
         w->row_known = 0;
+        w->col_next = 0;
         v = cp_xml_attr(x, atts, NS_NONE, "r");
         if (v && parse_uint(v, &row) && row > 0)
             halt_on(x, begin_row(w, row));
@@ -823,7 +838,10 @@ static int end_cell(struct xlsx *w)
     double num = 0;
     int rc;
 
-    if (w->has_f && !w->has_v && strcmp(t, "inlineStr") != 0) {
+    /* No cached value: no <v>, or an empty one (openpyxl writes <v/>); an
+     * empty string result (t="str") is an empty cell. */
+    if (w->has_f && strcmp(t, "inlineStr") != 0 &&
+        (!w->has_v || (len == 0 && strcmp(t, "str") != 0))) {
         cp_wbrows_cell_truncate(r, 0);
         if (w->formula.len > 0 &&
             (rc = cp_wbrows_cell_add(r, w->formula.data, w->formula.len)) != 0)
