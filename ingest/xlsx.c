@@ -50,6 +50,9 @@ struct sheet {
     char *rid;  /* owned */
 };
 
+/* The t attribute of a cell. */
+enum ctype { T_NUMBER, T_SHARED, T_INLINE, T_STR, T_BOOL, T_ERROR, T_DATE };
+
 struct merge {
     unsigned long long r1, c1, r2;
 };
@@ -88,7 +91,7 @@ struct xlsx {
     /* the sheet being streamed */
     int in_sheetdata, in_row, in_c, in_v, in_f, in_is, in_ist;
     int row_known, has_v, has_f;
-    char ctype[12];
+    enum ctype ctype;
     unsigned long cstyle;
     unsigned long long rownum, prev_row, col_next;
     struct cp_buf formula;
@@ -755,6 +758,25 @@ static int read_merges(struct xlsx *w, const char *entry)
 
 /* --- the sheet, streamed ---------------------------------------------------- */
 
+static enum ctype cell_type(const char *t)
+{
+    if (!t)
+        return T_NUMBER;
+    if (strcmp(t, "s") == 0)
+        return T_SHARED;
+    if (strcmp(t, "inlineStr") == 0)
+        return T_INLINE;
+    if (strcmp(t, "str") == 0)
+        return T_STR;
+    if (strcmp(t, "b") == 0)
+        return T_BOOL;
+    if (strcmp(t, "e") == 0)
+        return T_ERROR;
+    if (strcmp(t, "d") == 0)
+        return T_DATE;
+    return T_NUMBER; /* "n" or unknown */
+}
+
 /* Row number rownum begins: merges anchored in it are announced. */
 static int begin_row(struct xlsx *w, unsigned long long rownum)
 {
@@ -819,7 +841,7 @@ static void sheet_start(struct cp_xml *x, int ns, const char *name, const char *
         if (!w->row_known && halt_on(x, begin_row(w, row ? row : w->prev_row + 1)))
             return;
         w->col_next = col + 1;
-        snprintf(w->ctype, sizeof w->ctype, "%s", t ? t : "n");
+        w->ctype = cell_type(t);
         w->cstyle = s && parse_uint(s, &st) && st < MAX_XF ? (unsigned long)st : 0;
         w->in_c = 1;
         w->has_v = w->has_f = 0;
@@ -832,7 +854,7 @@ static void sheet_start(struct cp_xml *x, int ns, const char *name, const char *
 static int end_cell(struct xlsx *w)
 {
     struct cp_wbrows *r = &w->rows;
-    const char *t = w->ctype;
+    enum ctype t = w->ctype;
     size_t len;
     char *text = cp_wbrows_cell_text(r, &len);
     double num = 0;
@@ -840,15 +862,15 @@ static int end_cell(struct xlsx *w)
 
     /* No cached value: no <v>, or an empty one (openpyxl writes <v/>); an
      * empty string result (t="str") is an empty cell. */
-    if (w->has_f && strcmp(t, "inlineStr") != 0 &&
-        (!w->has_v || (len == 0 && strcmp(t, "str") != 0))) {
+    if (w->has_f && t != T_INLINE && (!w->has_v || (len == 0 && t != T_STR))) {
         cp_wbrows_cell_truncate(r, 0);
         if (w->formula.len > 0 &&
             (rc = cp_wbrows_cell_add(r, w->formula.data, w->formula.len)) != 0)
             return rc;
         return cp_wbrows_cell_end(r, CP_CELL_NOVALUE, 0);
     }
-    if (strcmp(t, "s") == 0) {
+    switch (t) {
+    case T_SHARED: {
         unsigned long long idx;
         char tmp[32];
         if (len == 0)
@@ -871,19 +893,22 @@ static int end_cell(struct xlsx *w)
             return rc;
         return cp_wbrows_cell_end(r, CP_CELL_TEXT, 0);
     }
-    if (strcmp(t, "inlineStr") == 0 || strcmp(t, "str") == 0) {
+    case T_INLINE:
+    case T_STR:
         if (len > 0)
             cp_wbrows_cell_truncate(r, unescape_x(text, len));
         return cp_wbrows_cell_end(r, CP_CELL_TEXT, 0);
-    }
-    if (strcmp(t, "b") == 0) {
+    case T_BOOL: {
         int one = len > 0 && cp_wbrows_number(r, text, len, &num) && num != 0;
         return cp_wbrows_cell_end(r, CP_CELL_BOOL, one ? 1.0 : 0.0);
     }
-    if (strcmp(t, "e") == 0)
+    case T_ERROR:
         return cp_wbrows_cell_end(r, CP_CELL_ERROR, 0);
-    if (strcmp(t, "d") == 0)
+    case T_DATE:
         return cp_wbrows_cell_end(r, CP_CELL_DATE, 0);
+    case T_NUMBER:
+        break;
+    }
     /* "n", absent or unknown: a number, shown as a percentage or not. */
     if (len > 0 && cp_wbrows_number(r, text, len, &num)) {
         int pct = w->cstyle < w->nxf && w->xf_pct[w->cstyle];

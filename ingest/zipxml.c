@@ -317,8 +317,7 @@ int cp_zip_stream(struct cp_zip *z, const char *name, cp_zip_block_fn fn,
 /* --- XML ------------------------------------------------------------------ */
 
 /* Splits an expat name into (namespace id, local name). */
-static int split_name(const struct cp_xml_ns *tab, const char *qname,
-                      const char **local)
+static int split_name(const struct cp_xml *x, const char *qname, const char **local)
 {
     const char *sep = strchr(qname, NS_SEP);
     size_t ulen;
@@ -329,9 +328,9 @@ static int split_name(const struct cp_xml_ns *tab, const char *qname,
     }
     *local = sep + 1;
     ulen = (size_t)(sep - qname);
-    for (; tab && tab->uri; tab++)
-        if (strlen(tab->uri) == ulen && memcmp(tab->uri, qname, ulen) == 0)
-            return tab->id;
+    for (unsigned i = 0; i < x->nns; i++)
+        if (x->nslen[i] == ulen && memcmp(x->h->ns[i].uri, qname, ulen) == 0)
+            return x->h->ns[i].id;
     return -1;
 }
 
@@ -350,7 +349,7 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
                     x->entry, x->zip->lim->max_xml_depth, cp_xml_line(x), fix_hint);
         return;
     }
-    ns = split_name(x->h->ns, name, &local);
+    ns = split_name(x, name, &local);
     x->h->start(x, ns, local, atts);
 }
 
@@ -363,7 +362,7 @@ static void XMLCALL on_end(void *ud, const XML_Char *name)
     if (x->halted)
         return;
     x->depth--;
-    ns = split_name(x->h->ns, name, &local);
+    ns = split_name(x, name, &local);
     x->h->end(x, ns, local);
 }
 
@@ -408,6 +407,8 @@ int cp_xml_parse(struct cp_zip *z, const char *entry,
     x.entry = entry;
     x.h = h;
     x.ctx = ctx;
+    for (const struct cp_xml_ns *n = h->ns; n && n->uri && x.nns < CP_XML_MAX_NS; n++)
+        x.nslen[x.nns++] = strlen(n->uri);
     if (entry_open(&e, z, entry) != 0)
         return -1;
     p = XML_ParserCreateNS(NULL, NS_SEP);
@@ -499,7 +500,7 @@ const char *cp_xml_attr(const struct cp_xml *x, const char **atts, int ns,
 {
     for (; atts && atts[0]; atts += 2) {
         const char *local;
-        if (split_name(x->h->ns, atts[0], &local) == ns && strcmp(local, name) == 0)
+        if (split_name(x, atts[0], &local) == ns && strcmp(local, name) == 0)
             return atts[1];
     }
     return NULL;

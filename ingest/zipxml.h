@@ -70,11 +70,14 @@ struct cp_xml_ns {
 struct cp_xml;
 
 struct cp_xml_handlers {
-    const struct cp_xml_ns *ns;  /* terminated by { NULL, 0 } */
+    const struct cp_xml_ns *ns;  /* terminated by { NULL, 0 }; at most
+                                    CP_XML_MAX_NS are looked at */
     void (*start)(struct cp_xml *x, int ns, const char *name, const char **atts);
     void (*end)(struct cp_xml *x, int ns, const char *name);
     void (*text)(struct cp_xml *x, const char *s, size_t len); /* may be NULL */
 };
+
+#define CP_XML_MAX_NS 16
 
 struct cp_xml {
     struct cp_zip *zip;
@@ -85,6 +88,8 @@ struct cp_xml {
     unsigned depth;                     /* current element nesting */
     int halted;                         /* a handler stopped the parse */
     int rc;                             /* what cp_xml_parse then returns */
+    size_t nslen[CP_XML_MAX_NS];        /* lengths of h->ns URIs */
+    unsigned nns;
 };
 
 /*
