@@ -752,7 +752,8 @@ static int read_merges(struct xlsx *w, const char *entry)
     rc = cp_xml_parse(&w->zip, entry, &h, w);
     if (rc < 0)
         return rc;
-    qsort(w->merges, w->nmerges, sizeof *w->merges, merge_cmp);
+    if (w->nmerges > 0) /* merges is NULL when none was kept */
+        qsort(w->merges, w->nmerges, sizeof *w->merges, merge_cmp);
     return 0;
 }
 

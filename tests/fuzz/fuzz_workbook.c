@@ -10,6 +10,10 @@
  * from the sources of common/ and ingest/ (without ingest/main.c), linked
  * with `pkg-config --libs sqlite3 libcrypto libzip expat` -lcsv. Seeds:
  * the sample workbooks and tests/data/workbook/.
+ *
+ * Built with -DFUZZ_WORKBOOK_EXPORT (and without -fsanitize=fuzzer), it is
+ * instead a tool that writes the archive an input stands for: that is how
+ * a crashing input becomes a tests/data/workbook/fuzz-* regression file.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -141,9 +145,10 @@ out:
     return rc;
 }
 
+static int fd = -1;
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static int fd = -1;
     static char path[64];
     static struct cp_limits lim;
     struct cp_reader_sink sink = { NULL, fz_begin, fz_row, fz_end };
@@ -191,3 +196,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     return 0;
 }
+
+#ifdef FUZZ_WORKBOOK_EXPORT
+/* fuzz_workbook_export INPUT OUTPUT: the file the readers saw for INPUT. */
+int main(int argc, char **argv)
+{
+    static uint8_t in[1 << 22];
+    char buf[65536];
+    FILE *f, *out;
+    size_t n;
+    ssize_t k;
+    off_t off = 0;
+
+    if (argc != 3 || !(f = fopen(argv[1], "rb")))
+        return 64;
+    n = fread(in, 1, sizeof in, f);
+    fclose(f);
+    LLVMFuzzerTestOneInput(in, n);
+    if (!(out = fopen(argv[2], "wb")))
+        return 73;
+    while ((k = pread(fd, buf, sizeof buf, off)) > 0) {
+        fwrite(buf, 1, (size_t)k, out);
+        off += k;
+    }
+    return fclose(out) == 0 ? 0 : 74;
+}
+#endif
