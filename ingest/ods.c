@@ -64,6 +64,15 @@ struct ods {
     struct cp_buf formula;
 };
 
+/* Row and column counters stop at half the range: never wrapped, far
+ * beyond anything reportable. */
+static unsigned long long sat_add(unsigned long long a, unsigned long long b)
+{
+    const unsigned long long top = ULLONG_MAX / 2;
+
+    return a >= top || b >= top - a ? top : a + b;
+}
+
 static int parse_count(const char *s, unsigned long long *v)
 {
     unsigned long long n = 0;
@@ -272,7 +281,7 @@ static int cell_end(struct ods *o)
         if (o->row_span > 1 && (rc = cp_wbrows_span(r, o->col, o->row + o->row_span - 1)) != 0)
             return rc;
     }
-    o->col += o->col_repeat;
+    o->col = sat_add(o->col, o->col_repeat);
     return 0;
 }
 
@@ -400,7 +409,7 @@ static void ods_start(struct cp_xml *x, int ns, const char *name, const char **a
         } else if (ns == NS_TABLE && strcmp(name, "covered-table-cell") == 0) {
             /* A merged cell's hidden part: a column, whatever it holds. */
             unsigned long long n = count_attr(x, atts, "number-columns-repeated");
-            o->col = o->col + n < o->col ? ULLONG_MAX : o->col + n;
+            o->col = sat_add(o->col, n);
             skip_subtree(o);
         } else {
             skip_subtree(o);
@@ -453,7 +462,7 @@ static void ods_end(struct cp_xml *x, int ns, const char *name)
         if (ns == NS_TABLE && strcmp(name, "table-row") == 0) {
             unsigned long long n = o->row_repeat;
             o->in_row = 0;
-            o->row = o->row + n < o->row ? ULLONG_MAX : o->row + n;
+            o->row = sat_add(o->row, n);
             rows_said(x, o, cp_wbrows_row_end(&o->rows, n));
         }
         return;

@@ -5,6 +5,7 @@
 #include "ingest/wbrows.h"
 
 #include <assert.h>
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -305,8 +306,8 @@ int cp_wbrows_row_end(struct cp_wbrows *r, unsigned long long repeat)
     for (size_t i = 0; i < r->ncells; i++)
         if (r->offs[i] != SIZE_MAX)
             r->cells[i].text = r->text.data + r->offs[i];
-    last = repeat - 1 > CP_WBROWS_MAX_ROW ? CP_WBROWS_MAX_ROW * 2
-                                          : r->row + (repeat - 1);
+    /* Saturated far beyond any reportable row, never wrapped. */
+    last = repeat - 1 > ULLONG_MAX / 2 - r->row ? ULLONG_MAX / 2 : r->row + (repeat - 1);
     for (row = r->row; row <= last; row++) {
         spans_expire(r, row);
         if (r->ncells == 0 && r->nspans == 0)

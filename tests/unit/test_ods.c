@@ -480,6 +480,15 @@ Test(ods, repeated_cells_capped)
     assert_refused(&t, "too_many_columns", NULL);
     wbt_release(&t);
 
+    /* Rows beyond any spreadsheet's: counted without wrapping, refused
+     * only when something is there. */
+    read_tables(&t, T("C", "<table:table-row table:number-rows-repeated=\"99999999999999999999\">"
+                           EMPTY "</table:table-row>"
+                           "<table:table-row table:number-rows-repeated=\"1099511627776\">"
+                           EMPTY "</table:table-row>" ROW(STR("loin"))), NULL);
+    assert_refused(&t, "too_many_rows", NULL);
+    wbt_release(&t);
+
     lim = cp_limits_default;
     lim.max_field_bytes = 50;
     read_tables(&t, T("C", ROW(EMPTY "<table:table-cell office:value-type=\"string\"><text:p>a"
