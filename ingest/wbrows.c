@@ -141,48 +141,112 @@ static void spans_expire(struct cp_wbrows *r, unsigned long long row)
     r->nspans = j;
 }
 
-/* Keeps c's value for the rows up to last, replacing any span of its column. */
-static int span_add(struct cp_wbrows *r, const struct cp_cell *c,
-                    unsigned long long last)
+static int anchor_cmp(const void *a, const void *b)
 {
-    size_t i = 0;
-    char *copy;
+    const struct cp_wbanchor *x = a, *y = b;
 
-    while (i < r->nspans && r->spans[i].col < c->col)
-        i++;
-    if (r->span_bytes + c->len + 1 > r->zip->lim->max_shared_strings_bytes)
-        return cp_err_set(r->zip->err, CP_EX_DATAERR, "too_many_merges",
-                          cp_wbrows_where(r, c->col, r->row),
-                          "les cellules fusionnées de la feuille « %s » retiennent "
-                          "plus de %zu octets de texte à la fois ; défusionnez "
-                          "les cellules puis renvoyez le fichier.", r->sheet,
-                          r->zip->lim->max_shared_strings_bytes);
-    copy = malloc(c->len + 1);
-    if (!copy)
-        return no_memory(r);
-    memcpy(copy, c->text, c->len + 1);
-    if (i < r->nspans && r->spans[i].col == c->col) {
-        r->span_bytes -= r->spans[i].len + 1;
-        free(r->spans[i].text);
-    } else {
-        if (grow((void **)&r->spans, &r->spancap, r->nspans + 1, sizeof *r->spans) != 0) {
-            free(copy);
-            return no_memory(r);
+    return x->col < y->col ? -1 : x->col > y->col;
+}
+
+/*
+ * The spans anchored in the row just assembled (out, n cells) start: each
+ * takes a copy of its anchor cell and replaces any span of its column.
+ * Linear in spans + anchors + cells: a row full of merged cells costs no
+ * more than reading it.
+ */
+static int capture(struct cp_wbrows *r, size_t n)
+{
+    struct cp_wbspan *news = NULL, *merged = NULL;
+    size_t nnew = 0, k = 0, i = 0, j = 0, m = 0;
+    int rc = -1;
+
+    for (size_t a = 1; a < r->nanchors; a++) {
+        if (r->anchors[a].col < r->anchors[a - 1].col) {
+            qsort(r->anchors, r->nanchors, sizeof *r->anchors, anchor_cmp);
+            break;
         }
-        memmove(r->spans + i + 1, r->spans + i, (r->nspans - i) * sizeof *r->spans);
-        r->nspans++;
     }
-    r->spans[i] = (struct cp_wbspan){ .col = c->col, .last = last, .kind = c->kind,
-                                      .num = c->num, .text = copy, .len = c->len };
-    r->span_bytes += c->len + 1;
-    return 0;
+    news = malloc((r->nanchors ? r->nanchors : 1) * sizeof *news);
+    if (!news)
+        return no_memory(r);
+    for (size_t a = 0; a < r->nanchors; a++) {
+        const struct cp_cell *c;
+        while (k < n && r->out[k].col < r->anchors[a].col)
+            k++;
+        if (k == n)
+            break;
+        c = &r->out[k];
+        if (c->col != r->anchors[a].col)
+            continue;
+        if (r->span_bytes + c->len + 1 > r->zip->lim->max_shared_strings_bytes) {
+            cp_err_set(r->zip->err, CP_EX_DATAERR, "too_many_merges",
+                       cp_wbrows_where(r, c->col, r->row),
+                       "les cellules fusionnées de la feuille « %s » retiennent "
+                       "plus de %zu octets de texte à la fois ; défusionnez "
+                       "les cellules puis renvoyez le fichier.", r->sheet,
+                       r->zip->lim->max_shared_strings_bytes);
+            goto out;
+        }
+        /* Two anchors in one column: the later one wins. */
+        if (nnew > 0 && news[nnew - 1].col == c->col) {
+            news[nnew - 1].last = r->anchors[a].last;
+            continue;
+        }
+        news[nnew] = (struct cp_wbspan){ .col = c->col, .last = r->anchors[a].last,
+                                         .kind = c->kind, .num = c->num,
+                                         .text = malloc(c->len + 1), .len = c->len };
+        if (!news[nnew].text) {
+            no_memory(r);
+            goto out;
+        }
+        memcpy(news[nnew].text, c->text, c->len + 1);
+        r->span_bytes += c->len + 1;
+        nnew++;
+    }
+    r->nanchors = 0;
+    if (nnew == 0) {
+        rc = 0;
+        goto out;
+    }
+    merged = malloc((r->nspans + nnew) * sizeof *merged);
+    if (!merged) {
+        no_memory(r);
+        goto out;
+    }
+    /* Both ascend by column; a new span replaces an old one. */
+    while (i < r->nspans || j < nnew) {
+        if (j < nnew && (i == r->nspans || news[j].col <= r->spans[i].col)) {
+            if (i < r->nspans && r->spans[i].col == news[j].col) {
+                r->span_bytes -= r->spans[i].len + 1;
+                free(r->spans[i].text);
+                i++;
+            }
+            merged[m++] = news[j++];
+        } else {
+            merged[m++] = r->spans[i++];
+        }
+    }
+    nnew = 0; /* now owned by merged */
+    free(r->spans);
+    r->spans = merged;
+    r->nspans = m;
+    merged = NULL;
+    rc = 0;
+out:
+    for (size_t a = 0; a < nnew; a++) {
+        r->span_bytes -= news[a].len + 1;
+        free(news[a].text);
+    }
+    free(news);
+    free(merged);
+    return rc;
 }
 
 /*
  * Reports row number row: its own cells (own) merged with the values of
- * the spans covering it; with capture, the spans anchored in it start.
+ * the spans covering it; with do_capture, the spans anchored in it start.
  */
-static int emit(struct cp_wbrows *r, unsigned long long row, int own, int capture)
+static int emit(struct cp_wbrows *r, unsigned long long row, int own, int do_capture)
 {
     size_t na = own ? r->ncells : 0, i = 0, j = 0, n = 0;
     struct cp_row out;
@@ -218,18 +282,8 @@ static int emit(struct cp_wbrows *r, unsigned long long row, int own, int captur
                           "les en plusieurs fichiers.", r->sheet,
                           r->zip->lim->max_cells);
     r->sheet_cells += n;
-    if (capture) {
-        for (size_t a = 0; a < r->nanchors; a++) {
-            for (size_t k = 0; k < n; k++) {
-                if (r->out[k].col == r->anchors[a].col) {
-                    if ((rc = span_add(r, &r->out[k], r->anchors[a].last)) != 0)
-                        return rc;
-                    break;
-                }
-            }
-        }
-        r->nanchors = 0;
-    }
+    if (do_capture && r->nanchors > 0 && (rc = capture(r, n)) != 0)
+        return rc;
     out = (struct cp_row){ .sheet = r->sheet, .line = (unsigned long)row,
                            .cells = r->out, .ncells = n };
     rc = sink_rc(r->sink->row(r->sink->ctx, &out));

@@ -45,7 +45,7 @@ struct cp_wbrows {
     struct cp_cell *out;                /* what the sink receives */
     size_t outcap;
     struct cp_wbspan *spans;            /* fill-down values, by column */
-    size_t nspans, spancap;
+    size_t nspans;
     size_t span_bytes;                  /* text held by spans */
     struct cp_wbanchor {
         unsigned long long col, last;

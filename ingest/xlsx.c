@@ -75,6 +75,7 @@ struct xlsx {
     size_t nxf, xfcap;
     unsigned *pct_fmts;
     size_t npct, pctcap;
+    int pct_sorted;
     int in_cellxfs, in_numfmts;
 
     /* shared strings */
@@ -496,14 +497,29 @@ static int format_is_pct(const char *f)
     return 0;
 }
 
-static int fmt_is_pct(const struct xlsx *w, unsigned long long id)
+static int uint_cmp(const void *a, const void *b)
 {
+    unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+static int fmt_is_pct(struct xlsx *w, unsigned long long id)
+{
+    unsigned key;
+
     if (id == 9 || id == 10)
         return 1;
-    for (size_t i = 0; i < w->npct; i++)
-        if (w->pct_fmts[i] == id)
-            return 1;
-    return 0;
+    if (w->npct == 0 || id > UINT32_MAX)
+        return 0;
+    /* Sorted once, searched for each style: a hostile styles part with
+     * many formats and many styles stays linear-logarithmic. */
+    if (!w->pct_sorted) {
+        qsort(w->pct_fmts, w->npct, sizeof *w->pct_fmts, uint_cmp);
+        w->pct_sorted = 1;
+    }
+    key = (unsigned)id;
+    return bsearch(&key, w->pct_fmts, w->npct, sizeof *w->pct_fmts, uint_cmp) != NULL;
 }
 
 static void styles_start(struct cp_xml *x, int ns, const char *name, const char **atts)
@@ -530,6 +546,7 @@ static void styles_start(struct cp_xml *x, int ns, const char *name, const char 
             return;
         }
         w->pct_fmts[w->npct++] = (unsigned)id;
+        w->pct_sorted = 0;
     } else if (w->in_cellxfs && strcmp(name, "xf") == 0) {
         if (w->nxf >= MAX_XF)
             return;

@@ -280,6 +280,29 @@ Test(ods, spans_fill_down_first_column_only)
     wbt_release(&t);
 }
 
+Test(ods, a_row_of_merged_cells_costs_no_more_than_reading_it)
+{
+    struct cp_buf b = CP_BUF_INIT(8 << 20);
+    struct wbt t;
+    double t0;
+
+    cp_buf_adds(&b, "<table:table table:name=\"W\"><table:table-row>");
+    for (int c = 0; c < 16000; c++)
+        cp_buf_addf(&b, "<table:table-cell table:number-rows-spanned=\"3\" "
+                        "office:value-type=\"float\" office:value=\"%d\"/>", c);
+    cp_buf_adds(&b, "</table:table-row><table:table-row table:number-rows-repeated=\"2\">"
+                    "<table:covered-table-cell table:number-columns-repeated=\"16000\"/>"
+                    "</table:table-row></table:table>");
+    t0 = wbt_now();
+    read_tables(&t, cp_buf_str(&b), NULL);
+    cr_assert_eq(t.rc, 0, "%s %s", t.err.code, t.err.msg);
+    cr_assert_lt(wbt_now() - t0, 3.0);
+    cr_assert_eq(t.n, 48000);
+    cr_assert_eq(cell(&t, "W", "WQJ3", CP_CELL_NUMBER)->num, 15999);
+    wbt_release(&t);
+    cp_buf_release(&b);
+}
+
 Test(ods, sheets_and_sink_answers)
 {
     static const char three[] =

@@ -457,6 +457,30 @@ Test(xlsx, strict_ooxml_and_workbook_elsewhere)
     free(p);
 }
 
+Test(xlsx, many_styles_and_formats_stay_fast)
+{
+    struct cp_buf st = CP_BUF_INIT(16 << 20);
+    struct wbt t;
+    double t0;
+
+    cp_buf_adds(&st, "<styleSheet xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\"><numFmts>");
+    for (int i = 0; i < 60000; i++)
+        cp_buf_addf(&st, "<numFmt numFmtId=\"%d\" formatCode=\"0%%\"/>", 200 + 2 * i);
+    cp_buf_adds(&st, "</numFmts><cellXfs>");
+    for (int i = 0; i < 200000; i++)
+        cp_buf_addf(&st, "<xf numFmtId=\"%d\"/>", 200 + i);
+    cp_buf_adds(&st, "</cellXfs></styleSheet>");
+    t0 = wbt_now();
+    read_body(&t, "<row r=\"1\"><c r=\"A1\" s=\"2\"><v>0.5</v></c><c r=\"B1\" s=\"3\"><v>0.5</v></c>"
+                  "</row></sheetData>", NULL, cp_buf_str(&st), NULL);
+    cr_assert_eq(t.rc, 0, "%s %s", t.err.code, t.err.msg);
+    cr_assert_lt(wbt_now() - t0, 3.0);
+    assert_num(&t, "Feuil1", "A1", CP_CELL_PERCENT, 0.5, NULL);  /* fmt 202 */
+    assert_num(&t, "Feuil1", "B1", CP_CELL_NUMBER, 0.5, NULL);   /* fmt 203 */
+    wbt_release(&t);
+    cp_buf_release(&st);
+}
+
 /* --- what the sink says ------------------------------------------------------ */
 
 Test(xlsx, sink_next_sheet_stop_and_abort)
