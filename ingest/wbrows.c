@@ -282,12 +282,14 @@ static int emit(struct cp_wbrows *r, unsigned long long row, int own, int do_cap
                           "les en plusieurs fichiers.", r->sheet,
                           r->zip->lim->max_cells);
     r->sheet_cells += n;
-    if (do_capture && r->nanchors > 0 && (rc = capture(r, n)) != 0)
-        return rc;
     out = (struct cp_row){ .sheet = r->sheet, .line = (unsigned long)row,
                            .cells = r->out, .ncells = n };
     rc = sink_rc(r->sink->row(r->sink->ctx, &out));
     if (rc != 0)
+        return rc;
+    /* Only now: a new span may replace (and free) one whose text the row
+     * just reported still pointed to. */
+    if (do_capture && r->nanchors > 0 && (rc = capture(r, n)) != 0)
         return rc;
     if (++r->emitted % CLOCK_EVERY == 0 &&
         cp_zip_check_time(r->zip, cp_wbrows_where(r, 0, row)) != 0)

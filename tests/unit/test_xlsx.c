@@ -361,6 +361,25 @@ Test(xlsx, merge_fill_down_over_missing_rows_and_sheet_end)
     wbt_release(&t);
 }
 
+Test(xlsx, overlapping_merges_do_not_lose_the_shown_value)
+{
+    struct wbt t;
+
+    /* Invalid but seen in the wild: A2 anchors a merge while A1's covers it. */
+    read_body(&t,
+              "<row r=\"1\"><c r=\"A1\" t=\"inlineStr\"><is><t>haut</t></is></c></row>"
+              "<row r=\"2\"><c r=\"A2\" t=\"inlineStr\"><is><t>cache</t></is></c></row>"
+              "</sheetData><mergeCells><mergeCell ref=\"A1:A3\"/><mergeCell ref=\"A2:A4\"/>"
+              "</mergeCells>",
+              NULL, NULL, NULL);
+    cr_assert_eq(t.rc, 0, "%s %s", t.err.code, t.err.msg);
+    assert_text(&t, "Feuil1", "A2", "haut");
+    assert_text(&t, "Feuil1", "A3", "haut");
+    assert_text(&t, "Feuil1", "A4", "haut");
+    cr_assert_eq(t.last_row, 4);
+    wbt_release(&t);
+}
+
 Test(xlsx, namespace_prefixes_and_absolute_targets)
 {
     static const char wb[] =
