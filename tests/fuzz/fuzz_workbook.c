@@ -9,7 +9,8 @@
  * Built by tests/fuzz/run.sh with clang -fsanitize=fuzzer,address,undefined
  * from the sources of common/ and ingest/ (without ingest/main.c), linked
  * with `pkg-config --libs sqlite3 libcrypto libzip expat` -lcsv. Seeds:
- * the sample workbooks and tests/data/workbook/.
+ * the sample workbooks and tests/data/workbook/; dictionary:
+ * tests/fuzz/workbook.dict (-dict=).
  *
  * Built with -DFUZZ_WORKBOOK_EXPORT (and without -fsanitize=fuzzer), it is
  * instead a tool that writes the archive an input stands for: that is how
