@@ -44,13 +44,13 @@ static const char help_text[] =
     "Codes de sortie :\n"
     "  0   terminé\n"
     "  64  ligne de commande incorrecte\n"
-    "  65  constat inconnu (--expliquer)\n"
+    "  65  terminé, mais des lignes de règles ont été écartées (les autres règles ont\n"
+    "      été appliquées) ; ou constat inconnu (--expliquer)\n"
     "  66  base de données introuvable (listes)\n"
     "  70  erreur interne\n"
     "  74  erreur de base de données ou d'entrée-sortie\n"
     "  75  base occupée par une autre exécution : réessayez plus tard\n"
-    "  78  données de référence ou fichier de règles inutilisables ; aussi quand des lignes\n"
-    "      de règles ont été écartées (les autres règles ont été appliquées)\n";
+    "  78  données de référence ou fichier de règles inutilisables\n";
 
 enum {
     OPT_DB = 256, OPT_DATA, OPT_REGLES, OPT_CONSTATS, OPT_EXPLIQUER, OPT_JUSTIF, OPT_AUTEUR,
@@ -258,7 +258,9 @@ int main(int argc, char **argv)
             fprintf(stderr, "calpae-consolidate : %zu autre(s) problème(s) de règles non "
                             "détaillé(s)\n", st.problems_dropped);
         print_summary(&st, quiet);
-        status = st.nproblems || st.problems_dropped ? CP_EX_CONFIG : CP_EX_OK;
+        /* The run went to the end: skipped rule lines are bad input, not a
+         * failure that should stop the nightly chain. */
+        status = st.nproblems || st.problems_dropped ? CP_EX_DATAERR : CP_EX_OK;
         cp_consolidate_stats_release(&st);
     }
     if (fflush(stdout) != 0)

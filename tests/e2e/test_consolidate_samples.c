@@ -251,4 +251,21 @@ Test(consolidate_samples, the_command_line)
         cr_assert_str_eq(e, "erreur de saisie signalée au département");
         free(e);
     }
+    {
+        char rules[1024];
+        FILE *f;
+
+        snprintf(rules, sizeof rules, "%s/regles.csv", dir);
+        f = fopen(rules, "w");
+        cr_assert_not_null(f);
+        fputs("id;gravite;controle;expression;tolerance;message\n"
+              "PT;bloquant;relation;RSA_ORIENT_1M <= RSA_ORIENTES;;\n"
+              "X;bloquant;relation;RSA_ORIENT_1M <= RSA_INCONNU;;\n", f);
+        cr_assert_eq(fclose(f), 0);
+        snprintf(args, sizeof args, "--db %s --data %s --regles %s", db_path, t_src("data"),
+                 rules);
+        cr_assert_eq(run_cli(args, "regles.csv, ligne 3 : "), CP_EX_DATAERR);
+        cr_assert_eq(t_sql_int(db, "SELECT count(*) FROM constat WHERE regle = 'PT'"), 1);
+        cr_assert_eq(t_sql_int(db, "SELECT count(*) FROM constat WHERE regle = 'BORNES'"), 0);
+    }
 }
