@@ -223,7 +223,7 @@ void rf_setup(struct rf *f, const char *evil, int national)
     char name[512];
 
     memset(f, 0, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/calpae-render-XXXXXX");
+    snprintf(f->dir, sizeof f->dir, "/tmp/calpae-rpdf-XXXXXX");
     cr_assert_not_null(mkdtemp(f->dir));
     snprintf(f->db_path, sizeof f->db_path, "%s/calpae.db", f->dir);
     cr_assert_eq(cp_db_open(&f->db, f->db_path, 0, &err), 0, "%s", err.msg);
@@ -358,7 +358,7 @@ char *rf_slurp(const char *path)
     return buf;
 }
 
-char *rf_pdftotext(const char *pdf)
+char *rf_pdftotext(const char *pdf, int raw)
 {
     char out[1100];
     pid_t pid;
@@ -369,7 +369,8 @@ char *rf_pdftotext(const char *pdf)
     if (pid == 0) {
         int null = open("/dev/null", O_WRONLY);
         dup2(null, 2);
-        execlp("pdftotext", "pdftotext", "-layout", "-enc", "UTF-8", pdf, out, (char *)NULL);
+        execlp("pdftotext", "pdftotext", raw ? "-raw" : "-layout", "-enc", "UTF-8", pdf, out,
+               (char *)NULL);
         _exit(127);
     }
     if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
@@ -380,6 +381,63 @@ char *rf_pdftotext(const char *pdf)
         unlink(out);
         return text;
     }
+}
+
+/* Skips white space, including U+00A0 and U+202F; returns bytes skipped. */
+static size_t space_len(const char *p)
+{
+    if (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r' || *p == '\f')
+        return 1;
+    if ((unsigned char)p[0] == 0xC2 && (unsigned char)p[1] == 0xA0)
+        return 2;
+    if ((unsigned char)p[0] == 0xE2 && (unsigned char)p[1] == 0x80 && (unsigned char)p[2] == 0xAF)
+        return 3;
+    return 0;
+}
+
+static char *squeeze(const char *s)
+{
+    char *out = malloc(strlen(s) + 1), *o = out;
+
+    for (const char *p = s; *p;) {
+        size_t n = space_len(p);
+        if (n)
+            p += n;
+        else
+            *o++ = *p++;
+    }
+    *o = '\0';
+    return out;
+}
+
+int rf_has(const char *text, const char *needle)
+{
+    char *a = squeeze(text), *b = squeeze(needle);
+    int found = strstr(a, b) != NULL;
+
+    free(a);
+    free(b);
+    return found;
+}
+
+char *rf_pdfspaces(char *s)
+{
+    char *o = s;
+
+    for (char *p = s; *p;) {
+        if ((unsigned char)p[0] == 0xC2 && (unsigned char)p[1] == 0xA0) {
+            *o++ = ' ';
+            p += 2;
+        } else if ((unsigned char)p[0] == 0xE2 && (unsigned char)p[1] == 0x80 &&
+                   (unsigned char)p[2] == 0xAF) {
+            *o++ = ' ';
+            p += 3;
+        } else {
+            *o++ = *p++;
+        }
+    }
+    *o = '\0';
+    return s;
 }
 
 int rf_pages(const char *text)

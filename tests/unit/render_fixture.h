@@ -30,9 +30,15 @@ void rf_setup(struct rf *f, const char *evil, int national);
 /* Closes the database and removes the folder. */
 void rf_teardown(struct rf *f);
 
-/* Text of a PDF (pdftotext -layout, run without a shell); malloc'ed, or
- * NULL on failure. Pages are separated by form feeds. */
-char *rf_pdftotext(const char *pdf);
+/* Text of a PDF (pdftotext, run without a shell): raw = 1 keeps the order
+ * things were drawn in (a wrapped cell stays together), 0 the layout.
+ * malloc'ed, or NULL on failure. Pages are separated by form feeds. */
+char *rf_pdftotext(const char *pdf, int raw);
+/* 1 when needle is in text, white space (and U+00A0, U+202F) ignored. */
+int rf_has(const char *text, const char *needle);
+/* pdftotext turns U+202F and U+00A0 into plain spaces: the same, in place,
+ * for an expected string. Returns s. */
+char *rf_pdfspaces(char *s);
 /* Number of pages in pdftotext output. */
 int rf_pages(const char *text);
 /* Occurrences of needle in hay. */
