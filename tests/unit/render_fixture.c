@@ -288,6 +288,24 @@ void rf_setup(struct rf *f, const char *evil, int national)
               " 'texte au lieu d''un nombre','09D','2022-S1','ASE_ACCOMP' FROM valeur"
               " WHERE signataire = '09D' AND periode = '2022-S1' LIMIT 1");
     }
+    /* An older consolidated file of the région: values of several
+     * signatories (superseded, not current), a rejection naming 11D and
+     * one naming nobody. */
+    {
+        long long fid = file(f->db, "region76_consolidation_2022S1.csv", "2022-08-01T07:00:00",
+                             "accepte_partiel", 98);
+        execf(f->db,
+              "INSERT INTO valeur(fichier_id,signataire,periode,indicateur,valeur,emplacement)"
+              " VALUES(%lld,'11D','2022-S1','ASE_MAJEURS',170,'L2C4'),"
+              " (%lld,'12D','2022-S1','ASE_MAJEURS',190,'L3C4'),"
+              " (%lld,'30D','2022-S1','ASE_MAJEURS',210,'L4C4');"
+              "INSERT INTO rejet(fichier_id,emplacement,code,brut,message,signataire,periode,"
+              " indicateur) VALUES(%lld,'L5C4','not_a_number','n.c. voir note',"
+              " 'texte au lieu d''un nombre','11D','2022-S1','ASE_ACCOMP'),"
+              " (%lld,'L12C1','unknown_signatory','Pyrénées Orient.',"
+              " 'nom inconnu ; le plus proche : Pyrénées-Orientales (66D)',NULL,NULL,NULL);",
+              fid, fid, fid, fid, fid);
+    }
     exec(f->db, agg_sql);
     exec(f->db, "COMMIT");
 
