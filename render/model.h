@@ -72,8 +72,8 @@ struct cp_mfile {
 struct cp_model {
     int national;
     char *zone, *zone_name, *period;
-    char prev[8];     /* previous period of the same kind, "" if none */
-    char first[11], last[11]; /* period bounds "YYYY-MM-DD" */
+    char prev[16];    /* previous period of the same kind, "" if none */
+    char first[24], last[24]; /* period bounds "YYYY-MM-DD" */
 
     struct cp_mind *ind; size_t nind;    /* shown: with data for the period */
     struct cp_munit *unit; size_t nunit;

@@ -6,12 +6,14 @@
 #include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "common/db.h"
 
@@ -484,4 +486,62 @@ int rf_starts_with(const char *path, const char *magic, size_t n)
     r = fread(buf, 1, n < sizeof buf ? n : sizeof buf, fp);
     fclose(fp);
     return r == n && memcmp(buf, magic, n) == 0;
+}
+
+static uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+int rf_png_valid(const char *path, int *w, int *h)
+{
+    FILE *fp = fopen(path, "rb");
+    unsigned char *d = NULL, *out = NULL;
+    long n;
+    size_t i = 8, rawlen;
+    z_stream z;
+    int ok = 0, seen_end = 0;
+
+    if (!fp)
+        return 0;
+    fseek(fp, 0, SEEK_END);
+    n = ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    d = malloc((size_t)n);
+    if (!d || fread(d, 1, (size_t)n, fp) != (size_t)n || n < 33 ||
+        memcmp(d, "\x89PNG\r\n\x1a\n", 8) != 0 || memcmp(d + 12, "IHDR", 4) != 0)
+        goto out;
+    *w = (int)be32(d + 16);
+    *h = (int)be32(d + 20);
+    if (d[24] != 8 || d[25] != 2)
+        goto out; /* 8-bit RGB */
+    rawlen = (size_t)*h * (1 + 3 * (size_t)*w);
+    out = malloc(rawlen + 1);
+    memset(&z, 0, sizeof z);
+    if (!out || inflateInit(&z) != Z_OK)
+        goto out;
+    z.next_out = out;
+    z.avail_out = (uInt)rawlen + 1;
+    while (i + 12 <= (size_t)n) {
+        uint32_t len = be32(d + i);
+        if (i + 12 + len > (size_t)n ||
+            crc32(0L, d + i + 4, len + 4) != be32(d + i + 8 + len))
+            break;
+        if (memcmp(d + i + 4, "IDAT", 4) == 0) {
+            z.next_in = d + i + 8;
+            z.avail_in = len;
+            if (inflate(&z, Z_NO_FLUSH) < 0)
+                break;
+        }
+        if (memcmp(d + i + 4, "IEND", 4) == 0)
+            seen_end = 1;
+        i += 12 + len;
+    }
+    ok = seen_end && i == (size_t)n && z.total_out == rawlen;
+    inflateEnd(&z);
+out:
+    free(d);
+    free(out);
+    fclose(fp);
+    return ok;
 }

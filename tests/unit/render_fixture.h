@@ -45,6 +45,9 @@ int rf_pages(const char *text);
 int rf_count(const char *hay, const char *needle);
 /* 1 when the file starts with these bytes. */
 int rf_starts_with(const char *path, const char *magic, size_t n);
+/* 1 when path is a complete 8-bit RGB PNG: every chunk's CRC right, the
+ * image data inflating to exactly its size; sets *w and *h. */
+int rf_png_valid(const char *path, int *w, int *h);
 /* Whole file, malloc'ed and NUL-terminated, or NULL. */
 char *rf_slurp(const char *path);
 /* Removes a folder tree (only what the tests create). */

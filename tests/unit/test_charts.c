@@ -39,6 +39,7 @@ static const struct cp_chart *find_chart(const struct cp_charts *c, const char *
 static void assert_valid_files(const struct cp_chart *ch)
 {
     char *svg = rf_slurp(ch->svg);
+    int w = 0, h = 0;
 
     cr_assert_not_null(svg, "%s missing", ch->svg);
     cr_assert(strstr(svg, "<svg") != NULL, "%s is not SVG", ch->svg);
@@ -46,6 +47,9 @@ static void assert_valid_files(const struct cp_chart *ch)
     free(svg);
     cr_assert(rf_starts_with(ch->pdf, "%PDF-", 5), "%s is not a PDF", ch->pdf);
     cr_assert(rf_starts_with(ch->png, "\x89PNG\r\n\x1a\n", 8), "%s is not a PNG", ch->png);
+    cr_assert(rf_png_valid(ch->png, &w, &h), "%s is not a complete PNG", ch->png);
+    cr_assert_eq(w, 1600);
+    cr_assert_eq(h, 900);
     cr_assert_gt(ch->width, 100);
     cr_assert_gt(ch->height, 100);
 }
