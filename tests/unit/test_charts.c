@@ -1,6 +1,7 @@
 /* Tests for render/charts.c: gnuplot SVG, librsvg PDF and PNG, safety. */
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -298,4 +299,52 @@ Test(charts, missing_gnuplot_is_a_configuration_error)
     cr_assert_eq(cp_plot_open(&p, &err), -1);
     cr_assert_eq(err.exit_status, CP_EX_CONFIG);
     cr_assert(strstr(err.msg, "gnuplot") != NULL);
+}
+
+/* The pid of our gnuplot child, from /proc (the only child of this test). */
+static pid_t gnuplot_child(void)
+{
+    char path[64], buf[256];
+    FILE *fp;
+    long pid = 0;
+
+    snprintf(path, sizeof path, "/proc/%ld/task/%ld/children", (long)getpid(), (long)getpid());
+    fp = fopen(path, "r");
+    if (!fp)
+        return 0;
+    if (fgets(buf, sizeof buf, fp))
+        pid = strtol(buf, NULL, 10);
+    fclose(fp);
+    if (pid > 0) {
+        snprintf(path, sizeof path, "/proc/%ld/comm", pid);
+        fp = fopen(path, "r");
+        if (!fp || !fgets(buf, sizeof buf, fp) || strncmp(buf, "gnuplot", 7) != 0)
+            pid = 0;
+        if (fp)
+            fclose(fp);
+    }
+    return (pid_t)pid;
+}
+
+Test(charts, a_dead_gnuplot_fails_cleanly)
+{
+    struct rf f;
+    struct cp_plot *p;
+    struct cp_charts c;
+    struct cp_err err;
+    pid_t pid;
+
+    rf_setup(&f, NULL, 0);
+    cr_assert_eq(cp_plot_open(&p, &err), 0, "%s", err.msg);
+    pid = gnuplot_child();
+    cr_assert_gt(pid, 0, "gnuplot runs as our child");
+    cr_assert_eq(kill(pid, SIGKILL), 0);
+    cr_assert_eq(cp_plot_job(p, &f.job, &c, &err), -1);
+    cr_assert(strstr(err.msg, "gnuplot") != NULL, "%s", err.msg);
+    cp_charts_release(&c);
+    cr_assert_eq(cp_plot_job(p, &f.job, &c, &err), -1, "refused once gnuplot is gone");
+    cp_charts_release(&c);
+    cr_assert_eq(cp_plot_close(p, &err), -1);
+    cr_assert(strstr(err.msg, "signal 9") != NULL, "%s", err.msg);
+    rf_teardown(&f);
 }

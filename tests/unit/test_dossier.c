@@ -115,6 +115,7 @@ Test(dossier, regional_dossier_holds_what_the_commissioner_needs)
     cr_assert_eq(rf_count(layout, "Occitanie — 1er semestre 2022"), pages - 1,
                  "running header on every page but the cover");
     cr_assert(rf_has(raw, "Sommaire"));
+    cr_assert(rf_has(raw, "(suite)"), "a table continued on the next page, header repeated");
     free(layout);
     free(raw);
     rf_teardown(&f);
