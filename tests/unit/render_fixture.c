@@ -1,547 +1,254 @@
-/* The render tests' fixture database and PDF helpers (see render_fixture.h). */
+/* The render tests' database and XLSX helpers (see render_fixture.h). */
 #include "render_fixture.h"
 
 #include <criterion/criterion.h>
-#include <dirent.h>
-#include <fcntl.h>
-#include <math.h>
-#include <stdarg.h>
-#include <stdint.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
-#include <zlib.h>
+#include <zip.h>
 
 #include "common/db.h"
 
-static const char *const periods[] = {"2021-S1", "2021-S2", "2022-S1", "2022-S2"};
-
-static const struct {
-    const char *code, *name;
-} sig76[] = {
-    {"09D", "Ariège"}, {"11D", "Aude"}, {"12D", "Aveyron"}, {"30D", "Gard"},
-    {"31D", "Haute-Garonne"}, {"32D", "Gers"}, {"34D", "Hérault"}, {"46D", "Lot"},
-    {"48D", "Lozère"}, {"65D", "Hautes-Pyrénées"}, {"66D", "Pyrénées-Orientales"},
-    {"81D", "Tarn"}, {"82D", "Tarn-et-Garonne"},
+static const char *const fixture_sql[] = {
+    "INSERT INTO ref_region VALUES('76','Occitanie'),('84','Auvergne-Rhône-Alpes');",
+    "INSERT INTO ref_signataire VALUES"
+    " ('09D','Ariège','D','09','76',NULL,NULL),"
+    " ('31D','Haute-Garonne','D','31','76',NULL,NULL),"
+    " ('81D','Tarn','D','81','76',NULL,NULL),"
+    " ('82D','Tarn-et-Garonne','D','82','76',NULL,NULL),"
+    " ('M31','Toulouse Métropole','M','31','76',NULL,NULL),"
+    " ('67D','Bas-Rhin','D','67','76',NULL,'2020-12-31'),"
+    " ('01D','Ain','D','01','84',NULL,NULL);",
+    "INSERT INTO ref_indicateur VALUES"
+    " ('ASE_MAJEURS','Jeunes de l''ASE devenus majeurs dans la période',"
+    "  'Prévenir les sorties sèches de l''ASE','nb','flux',NULL,NULL,NULL,0,NULL,'neutre',"
+    "  2019,2021,0,'D',1,0),"
+    " ('RSA_NOUV_ENTRANTS','Nouveaux entrants au RSA soumis aux droits et devoirs',"
+    "  'Insertion des allocataires du RSA','nb','flux',NULL,NULL,NULL,0,NULL,'neutre',"
+    "  2019,2023,0,'D',1,4),"
+    " ('RSA_ORIENT_1M','Nouveaux entrants orientés en moins d''un mois',"
+    "  'Insertion des allocataires du RSA','nb','flux',NULL,NULL,NULL,0,NULL,'hausse',"
+    "  2019,2023,0,'D',1,6),"
+    " ('RSA_TX_ORIENT_1M','Taux d''orientation en moins d''un mois',"
+    "  'Insertion des allocataires du RSA','pct','ratio','RSA_ORIENT_1M','RSA_NOUV_ENTRANTS',"
+    "  NULL,0,100,'hausse',2019,2023,0,'D',1,7),"
+    " ('RSA_DELAI_ORIENT','Délai moyen d''orientation (jours)',"
+    "  'Insertion des allocataires du RSA','jours','moyenne',NULL,NULL,'RSA_ORIENTES',0,730,"
+    "  'baisse',2019,2023,0,'D',1,8),"
+    " ('ASIP_TX_COUV','Taux de couverture du premier accueil social inconditionnel',"
+    "  'Travail social et accès aux droits','pct','ratio','ASIP_POP_COUV','ASIP_POP_TOTALE',"
+    "  NULL,0,100,'hausse',2019,2023,0,'D,M',1,17),"
+    " ('FIN_BUDGET','Budget total de la convention (euros)','Finances','eur','flux',NULL,NULL,"
+    "  NULL,0,NULL,'neutre',2019,2027,1,'D,M,R',1,27);",
+    "INSERT INTO fichier(id, nom, chemin, empreinte, taille, recu_le, source_date, format,"
+    " statut, nb_valeurs, nb_rejets, ingere_le) VALUES"
+    " (1,'20220724-094558_Indicateurs Haute-Garonne - 2022S1.csv','x','e1',1,"
+    "  '2022-07-24T09:45:58','mtime','csv','accepte',5,0,'2023-01-01T00:00:00'),"
+    " (2,'20220715-055448_export_09D_2022S1.xlsx','x','e2',1,'2022-07-15T05:54:48','mtime',"
+    "  'xlsx','accepte_partiel',4,2,'2023-01-01T00:00:00'),"
+    " (3,'20220720-055138_CD81_2022S1.csv','x','e3',1,'2022-07-20T05:51:38','mtime','csv',"
+    "  'rejete',0,1,'2023-01-01T00:00:00'),"
+    " (4,'20220801-100000_M31_2022S1.ods','x','e4',1,'2022-08-01T10:00:00','mtime','ods',"
+    "  'accepte',1,0,'2023-01-01T00:00:00'),"
+    " (5,'20220802-100000_export_01D_2022S1.csv','x','e5',1,'2022-08-02T10:00:00','mtime',"
+    "  'csv','accepte',1,0,'2023-01-01T00:00:00'),"
+    " (6,'20210301-100000_export_09D_2021S1.csv','x','e6',1,'2021-03-01T10:00:00','mtime',"
+    "  'csv','accepte_partiel',0,1,'2023-01-01T00:00:00');",
+    "INSERT INTO valeur(id, fichier_id, signataire, periode, indicateur, valeur, manquant,"
+    " cible, commentaire, brut, emplacement) VALUES"
+    " (1,1,'31D','2022-S1','RSA_NOUV_ENTRANTS',1200,NULL,1300,NULL,'1 200','L4C3'),"
+    " (2,1,'31D','2022-S1','RSA_ORIENT_1M',640,NULL,NULL,NULL,'640','L5C3'),"
+    " (3,1,'31D','2022-S1','RSA_TX_ORIENT_1M',53.3,NULL,60,'=cmd|''/C calc''!A0','53,3 %',"
+    "  'L6C3'),"
+    " (4,1,'31D','2022-S1','RSA_DELAI_ORIENT',23.5,NULL,NULL,"
+    "  '=HYPERLINK(\"http://evil.example\",\"clic\")','23,5','L7C3'),"
+    " (5,2,'09D','2022-S1','RSA_NOUV_ENTRANTS',300,NULL,NULL,NULL,'300','Export!D12'),"
+    " (6,2,'09D','2022-S1','RSA_ORIENT_1M',350,NULL,NULL,NULL,'350','Export!D13'),"
+    " (7,2,'09D','2022-S1','RSA_DELAI_ORIENT',-12,NULL,NULL,'=1+1','-12','Export!D15'),"
+    " (8,2,'09D','2022-S1','RSA_TX_ORIENT_1M',NULL,'NC',NULL,'+33 6 12 34 56 78','NC',"
+    "  'Export!D14'),"
+    " (9,4,'M31','2022-S1','ASIP_TX_COUV',87.5,NULL,NULL,'@SOMME(A1:A2)','87,5','Feuil1!C4'),"
+    " (10,5,'01D','2022-S1','RSA_NOUV_ENTRANTS',999,NULL,NULL,'Ain secret','999','L4C3'),"
+    " (11,1,'31D','2022-S1','ASIP_TX_COUV',91.2,NULL,NULL,'ligne 1; \"citée\"','91,2','L8C3');",
+    "INSERT INTO courant SELECT v.signataire, v.periode, v.indicateur, v.id,"
+    " f.recu_le || '|' || f.nom FROM valeur v JOIN fichier f ON f.id = v.fichier_id;",
+    "INSERT INTO constat(id, regle, gravite, signataire, periode, indicateurs, valeurs,"
+    " message, cle) VALUES"
+    " (1,'PARTIE_TOUT','bloquant','09D','2022-S1','RSA_ORIENT_1M,RSA_NOUV_ENTRANTS','350|300',"
+    "  'Nouveaux entrants orientés en moins d''un mois (350) supérieurs aux nouveaux entrants"
+    " (300) : une partie ne peut dépasser le tout.','k1'),"
+    " (2,'BORNES','bloquant','09D','2022-S1','RSA_DELAI_ORIENT','-12',"
+    "  'Délai moyen d''orientation négatif (-12) : attendu entre 0 et 730 jours.','k2'),"
+    " (3,'EVOLUTION','avertissement','31D','2022-S1','RSA_NOUV_ENTRANTS','1200|700',"
+    "  'Nouveaux entrants en hausse de 71,4 % sur un an.','k3'),"
+    " (4,'COMPLETUDE','avertissement','81D','2022-S1','RSA_NOUV_ENTRANTS','',"
+    "  'Aucune donnée reçue de Tarn (81D) pour 2022-S1.','k4'),"
+    " (5,'CIBLE','info','31D','2022-S1','RSA_TX_ORIENT_1M','53.3|60',"
+    "  'Taux d''orientation à 88,8 % de sa cible.','k5'),"
+    " (6,'BORNES','bloquant','01D','2022-S1','RSA_NOUV_ENTRANTS','999',"
+    "  'Message de l''Ain, hors région.','k6');",
+    "INSERT INTO constat_valeur VALUES"
+    " (1,0,'09D','2022-S1','RSA_ORIENT_1M',350,6),(1,1,'09D','2022-S1','RSA_NOUV_ENTRANTS',300,5),"
+    " (2,0,'09D','2022-S1','RSA_DELAI_ORIENT',-12,7),"
+    " (3,0,'31D','2022-S1','RSA_NOUV_ENTRANTS',1200,1),(3,1,'31D','2021-S1','RSA_NOUV_ENTRANTS',700,NULL),"
+    " (5,0,'31D','2022-S1','RSA_TX_ORIENT_1M',53.3,3),(6,0,'01D','2022-S1','RSA_NOUV_ENTRANTS',999,10);",
+    "INSERT INTO explication(cle, valeurs, justification, cree_le) VALUES"
+    " ('k3','1200|700','Nouvelle plateforme d''orientation ouverte en mars.','2022-09-01T10:00:00');",
+    "INSERT INTO exclusion VALUES ('09D','2022-S1','RSA_ORIENT_1M',1),"
+    " ('09D','2022-S1','RSA_NOUV_ENTRANTS',1),('09D','2022-S1','RSA_DELAI_ORIENT',2);",
+    "INSERT INTO rejet(id, fichier_id, emplacement, code, brut, message, signataire, periode,"
+    " indicateur) VALUES"
+    " (1,2,'Export!D17','excel_error','#DIV/0!','erreur Excel #DIV/0! : saisissez le nombre"
+    " lui-même','09D','2022-S1','ASIP_TX_COUV'),"
+    " (2,3,'byte 146','bad_encoding',NULL,'octet 0x8F invalide en UTF-8 et non défini en"
+    " Windows-1252 (offset 146)',NULL,NULL,NULL),"
+    " (3,6,'L9C3','not_a_number','abc','texte au lieu d''un nombre (ancien fichier)','09D',"
+    "  '2021-S1','RSA_NOUV_ENTRANTS'),"
+    " (4,2,'Export!A30','unknown_indicator','Indicateur bidon','indicateur inconnu :"
+    " « Indicateur bidon »',NULL,'2022-S1',NULL);",
+    "INSERT INTO agregat(niveau, zone, groupe, periode, indicateur, valeur, numerateur,"
+    " denominateur, couverts, attendus, part_couverte, partiel, derive) VALUES"
+    " ('region','76','D','2022-S1','RSA_NOUV_ENTRANTS',1200,NULL,NULL,1,4,NULL,1,0),"
+    " ('region','76','D','2022-S1','RSA_TX_ORIENT_1M',53.3,640,1200,1,4,0.8,1,0),"
+    " ('region','76','D','2022-S1','RSA_DELAI_ORIENT',23.5,NULL,NULL,1,4,NULL,1,0),"
+    " ('region','76','D','2022-S1','ASIP_TX_COUV',91.2,NULL,NULL,1,4,0.3,1,0),"
+    " ('region','76','M','2022-S1','ASIP_TX_COUV',87.5,NULL,NULL,1,1,1.0,0,0),"
+    " ('region','76','D','2021-S2','RSA_NOUV_ENTRANTS',1400,NULL,NULL,4,4,NULL,0,0),"
+    " ('region','76','D','2021-S2','RSA_TX_ORIENT_1M',48.0,700,1458,4,4,1.0,0,0),"
+    " ('region','76','D','2021-S1','RSA_TX_ORIENT_1M',45.0,600,1333,4,4,1.0,0,0),"
+    " ('region','84','D','2022-S1','RSA_NOUV_ENTRANTS',999,NULL,NULL,1,1,NULL,0,0),"
+    " ('national','FR','D','2022-S1','RSA_NOUV_ENTRANTS',2199,NULL,NULL,2,100,NULL,1,0),"
+    " ('national','FR','D','2022-S1','RSA_TX_ORIENT_1M',53.3,640,1200,1,100,0.01,1,0);",
+    "INSERT INTO contribution(niveau, zone, groupe, periode, indicateur, signataire, valeur)"
+    " VALUES ('region','76','D','2022-S1','RSA_NOUV_ENTRANTS','31D',1200);",
+    NULL,
 };
 
-static void exec(sqlite3 *db, const char *sql)
+static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
 {
-    char *msg = NULL;
-    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
-    cr_assert_eq(rc, SQLITE_OK, "fixture SQL failed: %s\n%s", msg ? msg : "?", sql);
-    sqlite3_free(msg);
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(p);
 }
 
-static void execf(sqlite3 *db, const char *fmt, ...)
+void rfix_setup(struct rfix *f)
 {
-    va_list ap;
-    char *sql;
-
-    va_start(ap, fmt);
-    sql = sqlite3_vmprintf(fmt, ap);
-    va_end(ap);
-    cr_assert_not_null(sql);
-    exec(db, sql);
-    sqlite3_free(sql);
-}
-
-static const char ref_sql[] =
-    "INSERT INTO ref_region VALUES('11','Île-de-France'),('76','Occitanie'),"
-    "  ('84','Auvergne-Rhône-Alpes');"
-    "INSERT INTO ref_indicateur(code,libelle,axe,unite,nature,numerateur,denominateur,poids,"
-    "  min,max,sens,annee_debut,annee_fin,annuel_seul,types,obligatoire,rang) VALUES"
-    " ('ASE_MAJEURS','Jeunes de l''ASE devenus majeurs dans la période',"
-    "   'Prévenir les sorties sèches de l''ASE','nb','flux',NULL,NULL,NULL,0,NULL,'neutre',"
-    "   2019,2023,0,'D',1,0),"
-    " ('ASE_ACCOMP','Jeunes majeurs accompagnés selon le référentiel (sans sortie sèche)',"
-    "   'Prévenir les sorties sèches de l''ASE','nb','flux',NULL,NULL,NULL,0,NULL,'hausse',"
-    "   2019,2023,0,'D',1,1),"
-    " ('ASE_TX_ACCOMP','Part des jeunes majeurs accompagnés',"
-    "   'Prévenir les sorties sèches de l''ASE','pct','ratio','ASE_ACCOMP','ASE_MAJEURS',NULL,"
-    "   0,100,'hausse',2019,2023,0,'D',1,2),"
-    " ('RSA_NOUV_ENTRANTS','Nouveaux entrants au RSA soumis aux droits et devoirs',"
-    "   'Insertion des allocataires du RSA','nb','flux',NULL,NULL,NULL,0,NULL,'neutre',"
-    "   2019,2023,0,'D',1,3),"
-    " ('RSA_ORIENTES','Nouveaux entrants orientés','Insertion des allocataires du RSA','nb',"
-    "   'flux',NULL,NULL,NULL,0,NULL,'hausse',2019,2023,0,'D',1,4),"
-    " ('RSA_ORIENT_1M','Nouveaux entrants orientés en moins d''un mois',"
-    "   'Insertion des allocataires du RSA','nb','flux',NULL,NULL,NULL,0,NULL,'hausse',"
-    "   2019,2023,0,'D',1,5),"
-    " ('RSA_TX_ORIENT_1M','Taux d''orientation en moins d''un mois',"
-    "   'Insertion des allocataires du RSA','pct','ratio','RSA_ORIENT_1M','RSA_NOUV_ENTRANTS',"
-    "   NULL,0,100,'hausse',2019,2023,0,'D',1,6),"
-    " ('RSA_DELAI_ORIENT','Délai moyen d''orientation (jours)',"
-    "   'Insertion des allocataires du RSA','jours','moyenne',NULL,NULL,'RSA_ORIENTES',0,730,"
-    "   'baisse',2019,2023,0,'D',1,7),"
-    " ('ASIP_LIEUX','Lieux de premier accueil social inconditionnel de proximité',"
-    "   'Travail social et accès aux droits','nb','stock',NULL,NULL,NULL,0,NULL,'hausse',"
-    "   2019,2023,0,'D,M',1,8),"
-    " ('MARAUDES_FAMILLES','Familles avec enfants rencontrées en maraude mixte',"
-    "   'Maraudes mixtes','nb','flux',NULL,NULL,NULL,0,NULL,'neutre',2019,2022,0,'D,M',0,9),"
-    " ('FIN_BUDGET','Budget total de la convention (euros)','Finances','eur','flux',NULL,NULL,"
-    "   NULL,0,NULL,'neutre',2019,2027,1,'D,M,R',1,10);"
-    "INSERT INTO ref_signataire VALUES"
-    " ('M31','Toulouse Métropole','M','31','76',NULL,NULL),"
-    " ('R76','Région Occitanie','R','','76',NULL,NULL),"
-    " ('75D','Paris','D','75','11',NULL,NULL),"
-    " ('93D','Seine-Saint-Denis','D','93','11',NULL,NULL),"
-    " ('01D','Ain','D','01','84',NULL,NULL);";
-
-/* Inserts one value of the file fid and makes it current. */
-static void value(sqlite3 *db, long long fid, const char *sig, const char *per, const char *ind,
-                  double v, double target, const char *missing, const char *comment, int row)
-{
-    char cell[32], vs[64] = "NULL", ts[64] = "NULL";
-
-    snprintf(cell, sizeof cell, "L%dC4", row);
-    if (!isnan(v))
-        snprintf(vs, sizeof vs, "%.17g", v);
-    if (!isnan(target))
-        snprintf(ts, sizeof ts, "%.17g", target);
-    execf(db,
-          "INSERT INTO valeur(fichier_id,signataire,periode,indicateur,valeur,manquant,cible,"
-          " commentaire,brut,emplacement) VALUES(%lld,%Q,%Q,%Q,%s,%Q,%s,%Q,NULL,%Q);"
-          "INSERT OR REPLACE INTO courant VALUES(%Q,%Q,%Q,last_insert_rowid(),'r');",
-          fid, sig, per, ind, vs, missing, ts, comment, cell, sig, per, ind);
-}
-
-static long long file(sqlite3 *db, const char *name, const char *received, const char *status,
-                      int k)
-{
-    char hash[65];
-
-    for (int i = 0; i < 64; i++)
-        hash[i] = "0123456789abcdef"[(k * 7 + i * 3 + (int)strlen(name)) % 16];
-    hash[64] = '\0';
-    execf(db,
-          "INSERT INTO fichier(nom,chemin,empreinte,taille,recu_le,source_date,format,statut,"
-          " ingere_le) VALUES(%Q,%Q,%Q,1234,%Q,'reception.csv','csv',%Q,'2023-01-01T00:00:00')",
-          name, name, hash, received, status);
-    return sqlite3_last_insert_rowid(db);
-}
-
-/* The values of one signatory (index k, for the formulas) for one period. */
-static void signatory_values(sqlite3 *db, const char *code, int k, int p, const char *fname,
-                             const char *received, const char *evil)
-{
-    const char *per = periods[p];
-    long long fid = file(db, fname, received, "accepte", k * 10 + p);
-    double nouv = 1200 + 173 * k + 41 * p;
-    double orient = round(nouv * 0.85);
-    double o1m = round(nouv * (0.45 + 0.01 * k + 0.005 * p));
-    double tx = round(1000 * o1m / nouv) / 10;
-    double maj = 150 + 20 * k + 3 * p;
-    double acc = round(maj * (0.6 + 0.02 * k));
-
-    if (strcmp(code, "34D") == 0 && p == 2)
-        tx = 112; /* out of bounds: BORNES, excluded */
-    value(db, fid, code, per, "ASE_MAJEURS", maj, NAN, NULL, NULL, 2);
-    value(db, fid, code, per, "ASE_ACCOMP", acc, NAN, NULL, NULL, 3);
-    value(db, fid, code, per, "ASE_TX_ACCOMP", round(1000 * acc / maj) / 10, 70, NULL, NULL, 4);
-    value(db, fid, code, per, "RSA_NOUV_ENTRANTS", nouv, k % 4 == 0 ? nouv * 1.05 : NAN, NULL,
-          NULL, 5);
-    value(db, fid, code, per, "RSA_ORIENTES", orient, NAN, NULL, NULL, 6);
-    value(db, fid, code, per, "RSA_ORIENT_1M", o1m, NAN, NULL, NULL, 7);
-    value(db, fid, code, per, "RSA_TX_ORIENT_1M", tx, k % 2 == 0 ? 50 + (k % 3) * 5 : NAN, NULL,
-          k == 0 ? (evil ? evil : "Hausse due à la nouvelle plateforme") : NULL, 8);
-    if (strcmp(code, "46D") == 0)
-        value(db, fid, code, per, "RSA_DELAI_ORIENT", NAN, NAN, "NC", NULL, 9);
-    else
-        value(db, fid, code, per, "RSA_DELAI_ORIENT", 40 + 3 * k + p, 35, NULL, NULL, 9);
-    value(db, fid, code, per, "ASIP_LIEUX", 20 + k, NAN, NULL, NULL, 10);
-    value(db, fid, code, per, "MARAUDES_FAMILLES", 30 + 2 * k, NAN, NULL, NULL, 11);
-}
-
-/* A finding on values of the current files, with an optional explanation. */
-static void finding(sqlite3 *db, const char *rule, const char *sev, const char *sig,
-                    const char *per, const char *inds, const char *vals, const char *msg,
-                    const char *expl)
-{
-    execf(db,
-          "INSERT INTO constat(regle,gravite,signataire,periode,indicateurs,valeurs,message,cle)"
-          " VALUES(%Q,%Q,%Q,%Q,%Q,%Q,%Q,%Q||'|'||%Q||'|'||%Q||'|'||%Q)",
-          rule, sev, sig, per, inds, vals, msg, rule, sig, per, inds);
-    execf(db,
-          "INSERT INTO constat_valeur SELECT last_insert_rowid(), row_number() OVER (), "
-          " c.signataire, c.periode, c.indicateur, v.valeur, v.id FROM courant c"
-          " JOIN valeur v ON v.id = c.valeur_id WHERE c.signataire = %Q AND c.periode = %Q"
-          " AND instr(',' || %Q || ',', ',' || c.indicateur || ',') > 0",
-          sig, per, inds);
-    if (expl)
-        execf(db,
-              "INSERT INTO explication(cle,valeurs,justification,auteur,cree_le)"
-              " VALUES(%Q||'|'||%Q||'|'||%Q||'|'||%Q,%Q,%Q,'commissaire','2022-09-01T10:00:00')",
-              rule, sig, per, inds, vals, expl);
-}
-
-/* Aggregates by région and nation, as aggregation.md says (the fixture's
- * own small consolidate). */
-static const char agg_sql[] =
-    "CREATE TEMP VIEW fx_v AS SELECT c.signataire, c.periode, c.indicateur, v.valeur,"
-    "  s.region, s.type FROM courant c JOIN valeur v ON v.id = c.valeur_id"
-    "  JOIN ref_signataire s ON s.code = c.signataire WHERE v.valeur IS NOT NULL"
-    "  AND NOT EXISTS (SELECT 1 FROM exclusion e WHERE e.signataire = c.signataire"
-    "    AND e.periode = c.periode AND e.indicateur = c.indicateur);"
-    "CREATE TEMP VIEW fx_all AS"
-    " SELECT v.region zone, v.type groupe, v.periode, v.indicateur, sum(v.valeur) valeur,"
-    "   NULL num, NULL den, count(*) couverts FROM fx_v v"
-    "   JOIN ref_indicateur i ON i.code = v.indicateur WHERE i.nature IN ('flux','stock')"
-    "   GROUP BY 1, 2, 3, 4"
-    " UNION ALL"
-    " SELECT n.region, n.type, n.periode, i.code, 100.0 * sum(n.valeur) / sum(d.valeur),"
-    "   sum(n.valeur), sum(d.valeur), count(*) FROM ref_indicateur i"
-    "   JOIN fx_v n ON n.indicateur = i.numerateur"
-    "   JOIN fx_v d ON d.indicateur = i.denominateur AND d.signataire = n.signataire"
-    "     AND d.periode = n.periode WHERE i.nature = 'ratio' GROUP BY 1, 2, 3, 4"
-    " UNION ALL"
-    " SELECT m.region, m.type, m.periode, i.code, sum(m.valeur * w.valeur) / sum(w.valeur),"
-    "   sum(m.valeur * w.valeur), sum(w.valeur), count(*) FROM ref_indicateur i"
-    "   JOIN fx_v m ON m.indicateur = i.code"
-    "   JOIN fx_v w ON w.indicateur = i.poids AND w.signataire = m.signataire"
-    "     AND w.periode = m.periode WHERE i.nature = 'moyenne' GROUP BY 1, 2, 3, 4;"
-    "INSERT INTO agregat(niveau,zone,groupe,periode,indicateur,valeur,numerateur,denominateur,"
-    "  couverts,attendus,part_couverte,partiel,derive)"
-    " SELECT 'region', a.zone, a.groupe, a.periode, a.indicateur, a.valeur, a.num, a.den,"
-    "  a.couverts, e.n, NULL, a.couverts < e.n, 0 FROM fx_all a"
-    "  JOIN (SELECT region, type, count(*) n FROM ref_signataire GROUP BY 1, 2) e"
-    "    ON e.region = a.zone AND e.type = a.groupe;"
-    "INSERT INTO agregat(niveau,zone,groupe,periode,indicateur,valeur,numerateur,denominateur,"
-    "  couverts,attendus,part_couverte,partiel,derive)"
-    " SELECT 'national', 'FR', a.groupe, a.periode, a.indicateur,"
-    "  CASE WHEN i.nature = 'ratio' THEN 100.0 * sum(a.num) / sum(a.den)"
-    "       WHEN i.nature = 'moyenne' THEN sum(a.num) / sum(a.den) ELSE sum(a.valeur) END,"
-    "  sum(a.num), sum(a.den), sum(a.couverts), e.n, NULL, sum(a.couverts) < e.n, 0"
-    "  FROM fx_all a JOIN ref_indicateur i ON i.code = a.indicateur"
-    "  JOIN (SELECT type, count(*) n FROM ref_signataire GROUP BY 1) e ON e.type = a.groupe"
-    "  GROUP BY a.groupe, a.periode, a.indicateur;";
-
-void rf_setup(struct rf *f, const char *evil, int national)
-{
+    char path[128];
     struct cp_err err;
-    char name[512];
 
     memset(f, 0, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/calpae-rpdf-XXXXXX");
-    cr_assert_not_null(mkdtemp(f->dir));
-    snprintf(f->db_path, sizeof f->db_path, "%s/calpae.db", f->dir);
-    cr_assert_eq(cp_db_open(&f->db, f->db_path, 0, &err), 0, "%s", err.msg);
-    exec(f->db, "BEGIN");
-    exec(f->db, ref_sql);
-    for (size_t k = 0; k < sizeof sig76 / sizeof sig76[0]; k++)
-        execf(f->db, "INSERT INTO ref_signataire VALUES(%Q,%Q,'D',%Q,'76',NULL,NULL)",
-              sig76[k].code, k == 0 && evil ? evil : sig76[k].name, sig76[k].code);
-    if (evil)
-        execf(f->db, "UPDATE ref_indicateur SET libelle = libelle || ' ' || %Q"
-                     " WHERE code = 'RSA_TX_ORIENT_1M'", evil);
-
-    for (int p = 0; p < 4; p++) {
-        char received[64];
-        /* S1 files arrive in August, S2 files in February of the next year. */
-        snprintf(received, sizeof received, "%d-%s-1%dT09:30:00", 2021 + p / 2 + (p % 2),
-                 p % 2 ? "02" : "08", p);
-        for (size_t k = 0; k < sizeof sig76 / sizeof sig76[0]; k++) {
-            if (strcmp(sig76[k].code, "48D") == 0 && p == 2)
-                continue; /* Lozère sent nothing for 2022-S1: coverage 12/13 */
-            snprintf(name, sizeof name, "20220815-0930_export_%s_%s%s.csv", sig76[k].code,
-                     periods[p], k == 0 && evil && p == 2 ? evil : "");
-            signatory_values(f->db, sig76[k].code, (int)k, p, name, received, evil);
-        }
-        snprintf(name, sizeof name, "metropole_toulouse_%s.xlsx", periods[p]);
-        {
-            long long fid = file(f->db, name, received, "accepte", 90 + p);
-            value(f->db, fid, "M31", periods[p], "ASIP_LIEUX", 35 + p, NAN, NULL, NULL, 2);
-            value(f->db, fid, "M31", periods[p], "MARAUDES_FAMILLES", 80 + p, 90, NULL, NULL,
-                  3);
-        }
-        snprintf(name, sizeof name, "Paris_%s.csv", periods[p]);
-        signatory_values(f->db, "75D", 20, p, name, received, NULL);
-        snprintf(name, sizeof name, "SSD_%s.csv", periods[p]);
-        signatory_values(f->db, "93D", 21, p, name, received, NULL);
-    }
-    /* The findings of 2022-S1. */
-    exec(f->db, "INSERT INTO exclusion VALUES('34D','2022-S1','RSA_TX_ORIENT_1M',1)");
-    finding(f->db, "BORNES", "bloquant", "34D", "2022-S1", "RSA_TX_ORIENT_1M", "112",
-            "Le taux d'orientation en moins d'un mois (112 %) dépasse 100 % : corrigez la "
-            "valeur.", NULL);
-    finding(f->db, "DELAI", "avertissement", "81D", "2022-S1",
-            "RSA_TX_ORIENT_1M,RSA_DELAI_ORIENT", "59.5|74",
-            evil ? evil : "Délai moyen de 74 jours incohérent avec un taux d'orientation élevé.",
-            evil ? evil : "Nouvelle plateforme d'orientation ouverte en mars.");
-    finding(f->db, "CIBLE", "info", "09D", "2022-S1", "RSA_TX_ORIENT_1M", "46",
-            "Taux d'orientation en dessous de 80 % de la cible.", NULL);
-    finding(f->db, "EVOLUTION", "avertissement", "31D", "2022-S1", "ASE_MAJEURS", "316",
-            "Hausse de 60 % par rapport au 1er semestre 2021.", NULL);
-    /* A rejected value and a rejected file of 09D. */
-    {
-        long long fid = file(f->db, "CD09_2022S1_v1.csv", "2022-08-01T08:00:00", "rejete", 99);
-        execf(f->db,
-              "INSERT INTO rejet(fichier_id,emplacement,code,brut,message,signataire,periode,"
-              " indicateur) VALUES(%lld,'byte 146','bad_encoding',NULL,"
-              " 'octet 0x8F invalide en UTF-8 et non défini en Windows-1252 (offset 146)',"
-              " '09D','2022-S1',NULL)",
-              fid);
-        execf(f->db,
-              "INSERT INTO rejet(fichier_id,emplacement,code,brut,message,signataire,periode,"
-              " indicateur) SELECT fichier_id,'L14C4','not_a_number','douze',"
-              " 'texte au lieu d''un nombre','09D','2022-S1','ASE_ACCOMP' FROM valeur"
-              " WHERE signataire = '09D' AND periode = '2022-S1' LIMIT 1");
-    }
-    /* An older consolidated file of the région: values of several
-     * signatories (superseded, not current), a rejection naming 11D and
-     * one naming nobody. */
-    {
-        long long fid = file(f->db, "region76_consolidation_2022S1.csv", "2022-08-01T07:00:00",
-                             "accepte_partiel", 98);
-        execf(f->db,
-              "INSERT INTO valeur(fichier_id,signataire,periode,indicateur,valeur,emplacement)"
-              " VALUES(%lld,'11D','2022-S1','ASE_MAJEURS',170,'L2C4'),"
-              " (%lld,'12D','2022-S1','ASE_MAJEURS',190,'L3C4'),"
-              " (%lld,'30D','2022-S1','ASE_MAJEURS',210,'L4C4');"
-              "INSERT INTO rejet(fichier_id,emplacement,code,brut,message,signataire,periode,"
-              " indicateur) VALUES(%lld,'L5C4','not_a_number','n.c. voir note',"
-              " 'texte au lieu d''un nombre','11D','2022-S1','ASE_ACCOMP'),"
-              " (%lld,'L12C1','unknown_signatory','Pyrénées Orient.',"
-              " 'nom inconnu ; le plus proche : Pyrénées-Orientales (66D)',NULL,NULL,NULL);",
-              fid, fid, fid, fid, fid);
-    }
-    exec(f->db, agg_sql);
-    exec(f->db, "COMMIT");
-
-    snprintf(f->out, sizeof f->out, "%s/reports/%s/2022-S1", f->dir,
-             national ? "national" : "76");
+    snprintf(f->root, sizeof f->root, "/tmp/calpae-render-XXXXXX");
+    cr_assert_not_null(mkdtemp(f->root));
+    snprintf(path, sizeof path, "%s/calpae.db", f->root);
+    cr_assert_eq(cp_db_open(&f->db, path, 0, &err), 0, "%s", err.msg);
+    for (const char *const *s = fixture_sql; *s; s++)
+        cr_assert_eq(cp_db_exec(f->db, *s, &err), 0, "%s\n%s", err.msg, *s);
+    snprintf(f->dir, sizeof f->dir, "%s/out/76/2022-S1", f->root);
     f->job.db = f->db;
-    f->job.zone = national ? "FR" : "76";
-    f->job.zone_name = national ? "France" : "Occitanie";
+    f->job.zone = "76";
+    f->job.zone_name = "Occitanie";
     f->job.period = "2022-S1";
-    f->job.national = national;
-    f->job.dir = f->out;
-    f->job.data_date = "2022-08-12T09:30:00";
-    f->job.generated = "2022-09-02T06:00:00";
+    f->job.national = 0;
+    f->job.dir = f->dir;
+    f->job.data_date = "2022-08-01T10:00:00";
+    f->job.generated = "2026-11-22T03:00:00";
 }
 
-void rf_rmtree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    char path[1024];
-    struct stat sb;
-
-    if (!d)
-        return;
-    while ((e = readdir(d))) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
-            rf_rmtree(path);
-        else
-            unlink(path);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
-void rf_teardown(struct rf *f)
+void rfix_teardown(struct rfix *f)
 {
     struct cp_err err;
 
     if (f->db)
         cp_db_close(f->db, &err);
     f->db = NULL;
-    if (!getenv("CALPAE_KEEP_TEST_FILES"))
-        rf_rmtree(f->dir);
+    /* CALPAE_KEEP_TEST_FILES=1 keeps the outputs to look at them. */
+    if (f->root[0] && getenv("CALPAE_KEEP_TEST_FILES"))
+        fprintf(stderr, "render test files kept in %s\n", f->root);
+    else if (f->root[0])
+        nftw(f->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-char *rf_slurp(const char *path)
+char *rfix_read(const char *path, size_t *len)
 {
     FILE *fp = fopen(path, "rb");
-    char *buf;
+    char *data = NULL;
     long n;
 
     if (!fp)
         return NULL;
-    fseek(fp, 0, SEEK_END);
-    n = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    buf = malloc((size_t)n + 1);
-    if (buf && fread(buf, 1, (size_t)n, fp) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    if (buf)
-        buf[n] = '\0';
-    fclose(fp);
-    return buf;
-}
-
-char *rf_pdftotext(const char *pdf, int raw)
-{
-    char out[1100];
-    pid_t pid;
-    int status;
-
-    snprintf(out, sizeof out, "%s.txt", pdf);
-    pid = fork();
-    if (pid == 0) {
-        int null = open("/dev/null", O_WRONLY);
-        dup2(null, 2);
-        execlp("pdftotext", "pdftotext", raw ? "-raw" : "-layout", "-enc", "UTF-8", pdf, out,
-               (char *)NULL);
-        _exit(127);
-    }
-    if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
-        WEXITSTATUS(status) != 0)
-        return NULL;
-    {
-        char *text = rf_slurp(out);
-        unlink(out);
-        return text;
-    }
-}
-
-/* Skips white space, including U+00A0 and U+202F; returns bytes skipped. */
-static size_t space_len(const char *p)
-{
-    if (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r' || *p == '\f')
-        return 1;
-    if ((unsigned char)p[0] == 0xC2 && (unsigned char)p[1] == 0xA0)
-        return 2;
-    if ((unsigned char)p[0] == 0xE2 && (unsigned char)p[1] == 0x80 && (unsigned char)p[2] == 0xAF)
-        return 3;
-    return 0;
-}
-
-static char *squeeze(const char *s)
-{
-    char *out = malloc(strlen(s) + 1), *o = out;
-
-    for (const char *p = s; *p;) {
-        size_t n = space_len(p);
-        if (n)
-            p += n;
-        else
-            *o++ = *p++;
-    }
-    *o = '\0';
-    return out;
-}
-
-int rf_has(const char *text, const char *needle)
-{
-    char *a = squeeze(text), *b = squeeze(needle);
-    int found = strstr(a, b) != NULL;
-
-    free(a);
-    free(b);
-    return found;
-}
-
-char *rf_pdfspaces(char *s)
-{
-    char *o = s;
-
-    for (char *p = s; *p;) {
-        if ((unsigned char)p[0] == 0xC2 && (unsigned char)p[1] == 0xA0) {
-            *o++ = ' ';
-            p += 2;
-        } else if ((unsigned char)p[0] == 0xE2 && (unsigned char)p[1] == 0x80 &&
-                   (unsigned char)p[2] == 0xAF) {
-            *o++ = ' ';
-            p += 3;
+    if (fseek(fp, 0, SEEK_END) == 0 && (n = ftell(fp)) >= 0 && fseek(fp, 0, SEEK_SET) == 0) {
+        data = malloc((size_t)n + 1);
+        if (data && fread(data, 1, (size_t)n, fp) == (size_t)n) {
+            data[n] = '\0';
+            if (len)
+                *len = (size_t)n;
         } else {
-            *o++ = *p++;
+            free(data);
+            data = NULL;
         }
     }
-    *o = '\0';
-    return s;
+    fclose(fp);
+    return data;
 }
 
-int rf_pages(const char *text)
+char *rfix_zip_part(const char *zip, const char *part, size_t *len)
 {
-    return rf_count(text, "\f");
+    int e = 0;
+    zip_t *z = zip_open(zip, ZIP_RDONLY, &e);
+    zip_stat_t st;
+    zip_file_t *zf;
+    char *data = NULL;
+
+    if (!z)
+        return NULL;
+    if (zip_stat(z, part, 0, &st) == 0 && (zf = zip_fopen(z, part, 0)) != NULL) {
+        data = malloc(st.size + 1);
+        if (data && zip_fread(zf, data, st.size) == (zip_int64_t)st.size) {
+            data[st.size] = '\0';
+            if (len)
+                *len = st.size;
+        } else {
+            free(data);
+            data = NULL;
+        }
+        zip_fclose(zf);
+    }
+    zip_discard(z);
+    return data;
 }
 
-int rf_count(const char *hay, const char *needle)
+char *rfix_sheet_xml(const char *xlsx, const char *sheet)
 {
-    int n = 0;
-    size_t len = strlen(needle);
+    char *wb = rfix_zip_part(xlsx, "xl/workbook.xml", NULL);
+    char want[256], part[64];
+    const char *p;
+    int index = 0, found = 0;
 
-    for (const char *p = strstr(hay, needle); p; p = strstr(p + len, needle))
+    if (!wb)
+        return NULL;
+    snprintf(want, sizeof want, "<sheet name=\"%s\"", sheet);
+    /* libxlsxwriter numbers sheetN.xml in workbook order. */
+    for (p = wb; (p = strstr(p, "<sheet ")) != NULL; p++) {
+        index++;
+        if (strncmp(p, want, strlen(want)) == 0) {
+            found = 1;
+            break;
+        }
+    }
+    free(wb);
+    if (!found)
+        return NULL;
+    snprintf(part, sizeof part, "xl/worksheets/sheet%d.xml", index);
+    return rfix_zip_part(xlsx, part, NULL);
+}
+
+size_t rfix_count(const char *hay, const char *needle)
+{
+    size_t n = 0, len = strlen(needle);
+
+    for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += len)
         n++;
     return n;
-}
-
-int rf_starts_with(const char *path, const char *magic, size_t n)
-{
-    char buf[64];
-    FILE *fp = fopen(path, "rb");
-    size_t r;
-
-    if (!fp)
-        return 0;
-    r = fread(buf, 1, n < sizeof buf ? n : sizeof buf, fp);
-    fclose(fp);
-    return r == n && memcmp(buf, magic, n) == 0;
-}
-
-static uint32_t be32(const unsigned char *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-int rf_png_valid(const char *path, int *w, int *h)
-{
-    FILE *fp = fopen(path, "rb");
-    unsigned char *d = NULL, *out = NULL;
-    long n;
-    size_t i = 8, rawlen;
-    z_stream z;
-    int ok = 0, seen_end = 0;
-
-    if (!fp)
-        return 0;
-    fseek(fp, 0, SEEK_END);
-    n = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    d = malloc((size_t)n);
-    if (!d || fread(d, 1, (size_t)n, fp) != (size_t)n || n < 33 ||
-        memcmp(d, "\x89PNG\r\n\x1a\n", 8) != 0 || memcmp(d + 12, "IHDR", 4) != 0)
-        goto out;
-    *w = (int)be32(d + 16);
-    *h = (int)be32(d + 20);
-    if (d[24] != 8 || d[25] != 2)
-        goto out; /* 8-bit RGB */
-    rawlen = (size_t)*h * (1 + 3 * (size_t)*w);
-    out = malloc(rawlen + 1);
-    memset(&z, 0, sizeof z);
-    if (!out || inflateInit(&z) != Z_OK)
-        goto out;
-    z.next_out = out;
-    z.avail_out = (uInt)rawlen + 1;
-    while (i + 12 <= (size_t)n) {
-        uint32_t len = be32(d + i);
-        if (i + 12 + len > (size_t)n ||
-            crc32(0L, d + i + 4, len + 4) != be32(d + i + 8 + len))
-            break;
-        if (memcmp(d + i + 4, "IDAT", 4) == 0) {
-            z.next_in = d + i + 8;
-            z.avail_in = len;
-            if (inflate(&z, Z_NO_FLUSH) < 0)
-                break;
-        }
-        if (memcmp(d + i + 4, "IEND", 4) == 0)
-            seen_end = 1;
-        i += 12 + len;
-    }
-    ok = seen_end && i == (size_t)n && z.total_out == rawlen;
-    inflateEnd(&z);
-out:
-    free(d);
-    free(out);
-    fclose(fp);
-    return ok;
 }

@@ -10,7 +10,7 @@
 
 #include "common/afile.h"
 #include "render/charts.h"
-#include "render_fixture.h"
+#include "rpdf_fixture.h"
 
 static int count_files(const char *dir, const char *ext)
 {

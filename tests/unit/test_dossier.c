@@ -11,7 +11,7 @@
 #include "render/charts.h"
 #include "render/dossier.h"
 #include "render/pdfdoc.h"
-#include "render_fixture.h"
+#include "rpdf_fixture.h"
 
 static double agg(sqlite3 *db, const char *niveau, const char *zone, const char *per,
                   const char *ind)

@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "render/retour.h"
-#include "render_fixture.h"
+#include "rpdf_fixture.h"
 
 /* Renders sig's report and returns its raw text (free it). */
 static char *report(struct rf *f, const char *sig)
