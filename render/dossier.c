@@ -221,8 +221,6 @@ static void key_figures(struct cp_pdf *d, const struct dctx *x)
             const struct cp_magg *a = &m->agg[i * CP_NGROUPS + (size_t)g];
             const struct cp_magg *p = &m->prevagg[i * CP_NGROUPS + (size_t)g];
             char v[CP_FMT_MAX + 16], s[CP_FMT_MAX + 40];
-            int weighted, complete;
-            double target;
 
             if (!a->present)
                 continue;
@@ -245,20 +243,17 @@ static void key_figures(struct cp_pdf *d, const struct dctx *x)
             row_set(&r, 2, p->present && v[0] ? v : "—", NULL);
             cp_fmt_change(ind, a->value, p->present ? p->value : NAN, v, sizeof v);
             row_set(&r, 3, v[0] ? v : "—", NULL);
-            /* A sum of targets means something only when every contributor
-             * gave one; an average of targets, for rates, stays readable. */
-            weighted = strcmp(ind->nature, "ratio") == 0 || strcmp(ind->nature, "moyenne") == 0;
-            complete = a->ntargets >= a->covered;
-            target = weighted || complete ? a->target : NAN;
-            cp_fmt_value(ind, target, v, sizeof v);
-            if (a->ntargets > 0 && !complete)
+            /* The workbook's rule (model.c): a sum of targets, for counts
+             * and levels, only when every contributor gave one. */
+            cp_fmt_value(ind, a->target, v, sizeof v);
+            if (isnan(a->target) && a->ntargets > 0 && a->ntargets < a->ncontrib)
                 snprintf(s, sizeof s, "%d cible%s sur %d", a->ntargets,
-                         a->ntargets > 1 ? "s" : "", a->covered);
+                         a->ntargets > 1 ? "s" : "", a->ncontrib);
             else
                 s[0] = '\0';
             row_set(&r, 4, v[0] ? v : "—", s);
-            if (!isnan(target) && target != 0 && !isnan(a->value))
-                cp_fmt_pct(a->value / target * 100, v, sizeof v);
+            if (!isnan(a->target) && a->target != 0 && !isnan(a->value))
+                cp_fmt_pct(a->value / a->target * 100, v, sizeof v);
             else
                 snprintf(v, sizeof v, "—");
             row_set(&r, 5, v, NULL);
@@ -282,10 +277,10 @@ static void key_figures(struct cp_pdf *d, const struct dctx *x)
     cp_pdf_para(d,
                 "† chiffre partiel : tous les signataires attendus ne sont pas couverts "
                 "(couverture = signataires pris en compte / attendus). ‡ année calculée "
-                "comme la somme des deux semestres. Cible : somme des cibles des signataires "
-                "pour les effectifs et montants, quand tous en ont fixé une ; moyenne des "
-                "cibles pondérée par le dénominateur (ou le poids) pour les taux et les "
-                "moyennes. Évolution en points pour les taux.",
+                "comme la somme des deux semestres. Cible : pour les effectifs et les "
+                "montants, somme des cibles des signataires pris en compte, quand tous en "
+                "ont fixé une ; les cibles des taux sont dans les tableaux par axe. Évolution "
+                "en points pour les taux.",
                 7.5, CP_PDF_GREY, 0);
 }
 

@@ -553,49 +553,45 @@ out:
 }
 
 /*
- * The zone's target for each indicator and group, from the signatories'
- * own targets on the values that count: summed for counts and levels,
- * weighted by the denominator (ratio) or the weight (moyenne) otherwise.
+ * The zone's target for each indicator and group, as the workbook gives it
+ * (render/rquery.c): for a count or a level, the sum of the targets of the
+ * signatories that contributed to the aggregate, only when every one of
+ * them has a target; none for rates and averages. ntargets says how many
+ * contributors have one.
  */
 static int load_targets(struct cp_model *m, sqlite3 *db, struct cp_err *err)
 {
     static const char sql[] =
-        "SELECT v.indicateur, s.type, sum(v.cible), count(v.cible),"
-        "  sum(v.cible * w.valeur), sum(CASE WHEN v.cible IS NOT NULL THEN w.valeur END)"
-        " FROM valeurs_courantes v JOIN ref_signataire s ON s.code = v.signataire"
-        " JOIN ref_indicateur i ON i.code = v.indicateur"
-        " LEFT JOIN valeurs_courantes w ON w.signataire = v.signataire"
-        "   AND w.periode = v.periode AND w.indicateur = coalesce(i.denominateur, i.poids)"
-        " WHERE v.periode = ?2 AND (?3 = 1 OR s.region = ?1) AND v.valeur IS NOT NULL"
-        "   AND NOT EXISTS (SELECT 1 FROM exclusion e WHERE e.signataire = v.signataire"
-        "     AND e.periode = v.periode AND e.indicateur = v.indicateur)"
-        " GROUP BY v.indicateur, s.type";
+        "SELECT a.indicateur, a.groupe, count(*), count(v.cible), sum(v.cible)"
+        " FROM agregats a JOIN contribution k ON k.niveau = a.niveau AND k.zone = a.zone"
+        "   AND k.groupe = a.groupe AND k.periode = a.periode AND k.indicateur = a.indicateur"
+        " LEFT JOIN valeurs_courantes v ON v.signataire = k.signataire"
+        "   AND v.periode = k.periode AND v.indicateur = k.indicateur"
+        " WHERE a.niveau = ?1 AND a.zone = ?2 AND a.periode = ?3"
+        " GROUP BY a.indicateur, a.groupe";
     sqlite3_stmt *st;
     int rc = -1, r;
 
     if (cp_db_prepare(db, sql, &st, err) < 0)
         return -1;
-    sqlite3_bind_text(st, 1, m->zone, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, m->period, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, m->national);
+    sqlite3_bind_text(st, 1, agg_level(m), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, m->national ? "FR" : m->zone, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, m->period, -1, SQLITE_STATIC);
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         const char *code = (const char *)sqlite3_column_text(st, 0);
         const unsigned char *g = sqlite3_column_text(st, 1);
         int i = code ? cp_model_ind(m, code) : -1;
         int gi = g ? cp_group_of((char)g[0]) : -1;
         struct cp_magg *a;
-        int weighted;
 
-        if (i < 0 || gi < 0 || sqlite3_column_int(st, 3) == 0)
+        if (i < 0 || gi < 0)
             continue;
         a = &m->agg[(size_t)i * CP_NGROUPS + (size_t)gi];
-        weighted = strcmp(m->ind[i].nature, "ratio") == 0 ||
-                   strcmp(m->ind[i].nature, "moyenne") == 0;
         a->ntargets = sqlite3_column_int(st, 3);
-        if (!weighted)
-            a->target = sqlite3_column_double(st, 2);
-        else if (col_num(st, 5) > 0)
-            a->target = sqlite3_column_double(st, 4) / sqlite3_column_double(st, 5);
+        a->ncontrib = sqlite3_column_int(st, 2);
+        if ((strcmp(m->ind[i].nature, "flux") == 0 || strcmp(m->ind[i].nature, "stock") == 0) &&
+            a->ntargets > 0 && a->ntargets == a->ncontrib)
+            a->target = sqlite3_column_double(st, 4);
     }
     if (r != SQLITE_DONE) {
         cp_db_fail(db, err, "lecture des cibles");

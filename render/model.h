@@ -52,8 +52,10 @@ struct cp_magg {
     int present;
     double value, num, den, share; /* NAN when NULL */
     int covered, expected, partial, derived;
-    double target;    /* zone target computed from the signatories' targets */
-    int ntargets;     /* how many signatories gave one */
+    double target;    /* sum of the contributors' targets (counts and levels,
+                       * when every contributor has one), else NAN */
+    int ntargets;     /* contributors with a target */
+    int ncontrib;     /* contributors (table contribution) */
 };
 
 struct cp_mfinding {

@@ -217,7 +217,11 @@ static const char agg_sql[] =
     "  sum(a.num), sum(a.den), sum(a.couverts), e.n, NULL, sum(a.couverts) < e.n, 0"
     "  FROM fx_all a JOIN ref_indicateur i ON i.code = a.indicateur"
     "  JOIN (SELECT type, count(*) n FROM ref_signataire GROUP BY 1) e ON e.type = a.groupe"
-    "  GROUP BY a.groupe, a.periode, a.indicateur;";
+    "  GROUP BY a.groupe, a.periode, a.indicateur;"
+    "INSERT INTO contribution(niveau,zone,groupe,periode,indicateur,signataire,valeur)"
+    " SELECT 'region', region, type, periode, indicateur, signataire, valeur FROM fx_v"
+    " UNION ALL SELECT 'national', 'FR', type, periode, indicateur, signataire, valeur"
+    " FROM fx_v;";
 
 void rf_setup(struct rf *f, const char *evil, int national)
 {
