@@ -59,13 +59,13 @@ static void row_set(struct row *r, int c, const char *text, const char *sub)
 
 static unsigned sev_bg(int sev)
 {
-    return sev == CP_SEV_BLOQ ? 0xF6D5D5 : sev == CP_SEV_AVERT ? 0xFCE8C8
-                                       : sev == CP_SEV_INFO  ? 0xDCEBF7 : 0;
+    return sev == CP_MSEV_BLOQ ? 0xF6D5D5 : sev == CP_MSEV_AVERT ? 0xFCE8C8
+                                       : sev == CP_MSEV_INFO  ? 0xDCEBF7 : 0;
 }
 
 static unsigned sev_ink(int sev)
 {
-    return sev == CP_SEV_BLOQ ? 0xA01818 : sev == CP_SEV_AVERT ? 0xA05A00 : 0x1F5A96;
+    return sev == CP_MSEV_BLOQ ? 0xA01818 : sev == CP_MSEV_AVERT ? 0xA05A00 : 0x1F5A96;
 }
 
 /* "12 départements sur 13" with French plurals. */
@@ -292,9 +292,9 @@ static void axis_legend(struct cp_pdf *d, int national)
         int sev;
         const char *text;
     } items[] = {
-        {CP_SEV_BLOQ, "anomalie bloquante (valeur exclue des agrégats)"},
-        {CP_SEV_AVERT, "avertissement"},
-        {CP_SEV_INFO, "information"},
+        {CP_MSEV_BLOQ, "anomalie bloquante (valeur exclue des agrégats)"},
+        {CP_MSEV_AVERT, "avertissement"},
+        {CP_MSEV_INFO, "information"},
     };
 
     if (national) {
@@ -582,7 +582,7 @@ static void findings_annex(struct cp_pdf *d, const struct dctx *x)
             row_clear(&r);
             snprintf(no, sizeof no, "%d", f->no);
             row_set(&r, 0, no, NULL);
-            row_set(&r, 1, cp_sev_label(f->sev), NULL);
+            row_set(&r, 1, cp_msev_label(f->sev), NULL);
             r.cell[1].bg = sev_bg((int)f->sev);
             snprintf(sub, sizeof sub, "Règle %s · %s%s%s", f->rule ? f->rule : "",
                      f->indicators ? f->indicators : "", f->values && *f->values ? " = " : "",

@@ -75,25 +75,25 @@ const char *cp_group_name(int g)
     return g >= 0 && g < CP_NGROUPS ? names[g] : "";
 }
 
-const char *cp_sev_label(enum cp_sev s)
+const char *cp_msev_label(enum cp_msev s)
 {
     switch (s) {
-    case CP_SEV_BLOQ: return "Bloquant";
-    case CP_SEV_AVERT: return "Avertissement";
-    case CP_SEV_INFO: return "Information";
+    case CP_MSEV_BLOQ: return "Bloquant";
+    case CP_MSEV_AVERT: return "Avertissement";
+    case CP_MSEV_INFO: return "Information";
     default: return "";
     }
 }
 
-static enum cp_sev sev_of(const char *g)
+static enum cp_msev sev_of(const char *g)
 {
     if (!g)
-        return CP_SEV_NONE;
+        return CP_MSEV_NONE;
     if (strcmp(g, "bloquant") == 0)
-        return CP_SEV_BLOQ;
+        return CP_MSEV_BLOQ;
     if (strcmp(g, "avertissement") == 0)
-        return CP_SEV_AVERT;
-    return CP_SEV_INFO;
+        return CP_MSEV_AVERT;
+    return CP_MSEV_INFO;
 }
 
 /* "2022-S1" or "2022": year and half (0 for the year); -1 otherwise. */
@@ -459,10 +459,10 @@ static int load_findings(struct cp_model *m, sqlite3 *db, struct cp_err *err)
         if (m->national) {
             u = unit_index(m, (const char *)sqlite3_column_text(st, 0));
             if (u >= 0) {
-                enum cp_sev s = sev_of((const char *)sqlite3_column_text(st, 1));
+                enum cp_msev s = sev_of((const char *)sqlite3_column_text(st, 1));
                 int n = sqlite3_column_int(st, 2);
-                *(s == CP_SEV_BLOQ ? &m->unit[u].nbloq
-                  : s == CP_SEV_AVERT ? &m->unit[u].navert : &m->unit[u].ninfo) += n;
+                *(s == CP_MSEV_BLOQ ? &m->unit[u].nbloq
+                  : s == CP_MSEV_AVERT ? &m->unit[u].navert : &m->unit[u].ninfo) += n;
             }
             continue;
         }
@@ -484,8 +484,8 @@ static int load_findings(struct cp_model *m, sqlite3 *db, struct cp_err *err)
         mark_cells(m, f);
         u = unit_index(m, f->sig);
         if (u >= 0)
-            *(f->sev == CP_SEV_BLOQ ? &m->unit[u].nbloq
-              : f->sev == CP_SEV_AVERT ? &m->unit[u].navert : &m->unit[u].ninfo) += 1;
+            *(f->sev == CP_MSEV_BLOQ ? &m->unit[u].nbloq
+              : f->sev == CP_MSEV_AVERT ? &m->unit[u].navert : &m->unit[u].ninfo) += 1;
     }
     if (r != SQLITE_DONE) {
         cp_db_fail(db, err, "lecture des constats");

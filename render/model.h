@@ -17,7 +17,7 @@
 /* Signatory groups, the order aggregates are shown in. */
 enum { CP_G_D, CP_G_M, CP_G_R, CP_NGROUPS };
 
-enum cp_sev { CP_SEV_NONE, CP_SEV_INFO, CP_SEV_AVERT, CP_SEV_BLOQ };
+enum cp_msev { CP_MSEV_NONE, CP_MSEV_INFO, CP_MSEV_AVERT, CP_MSEV_BLOQ };
 
 struct cp_mind {
     char *code, *label, *axis;
@@ -43,7 +43,7 @@ struct cp_mcell {
     double target;    /* NAN when none */
     char missing[4];  /* "NC", "SO" or "" */
     int excluded;     /* left out of the aggregates (bloquant finding) */
-    int severity;     /* highest enum cp_sev of the findings on this cell */
+    int severity;     /* highest enum cp_msev of the findings on this cell */
     char refs[40];    /* numbers of those findings: "3, 7" */
     int covered, expected, partial; /* national rows: the région's coverage */
 };
@@ -60,7 +60,7 @@ struct cp_magg {
 
 struct cp_mfinding {
     int no;           /* number shown in the cells and the annex, from 1 */
-    enum cp_sev sev;
+    enum cp_msev sev;
     char *rule, *severity, *sig, *sig_name, *indicators, *values, *message;
     char *file, *cell, *explanation; /* may be NULL */
 };
@@ -125,6 +125,6 @@ void cp_fmt_value(const struct cp_mind *d, double v, char *out, size_t n);
  * "" when either is missing or prev is 0 for a relative change. */
 void cp_fmt_change(const struct cp_mind *d, double v, double prev, char *out, size_t n);
 /* The severity's French name with a capital: "Bloquant"... */
-const char *cp_sev_label(enum cp_sev s);
+const char *cp_msev_label(enum cp_msev s);
 
 #endif
