@@ -7,6 +7,7 @@
 #include "render/dossier.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,11 +36,12 @@ struct dctx {
     char generated[16];
 };
 
-/* One row of a table: the cells and the text they point to. */
+/* One row of a table: the cells, and room for the text composed for them
+ * (text read from the database is pointed to, never copied). */
 struct row {
     struct cp_pdf_cell cell[CP_PDF_MAXCOLS];
-    char text[CP_PDF_MAXCOLS][200];
-    char sub[CP_PDF_MAXCOLS][200];
+    char text[CP_PDF_MAXCOLS][512];
+    char sub[CP_PDF_MAXCOLS][512];
 };
 
 static void row_clear(struct row *r)
@@ -47,14 +49,50 @@ static void row_clear(struct row *r)
     memset(r, 0, sizeof *r);
 }
 
+/* Copies s into out (n bytes), cutting only between UTF-8 characters. */
+static void copy_utf8(char *out, size_t n, const char *s)
+{
+    size_t len = strlen(s);
+
+    if (len >= n) {
+        len = n - 1;
+        while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80)
+            len--;
+    }
+    memcpy(out, s, len);
+    out[len] = '\0';
+}
+
+/* snprintf into out, never cutting a UTF-8 character in two. */
+static void fmt_utf8(char *out, size_t n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void fmt_utf8(char *out, size_t n, const char *fmt, ...)
+{
+    char tmp[4096];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    copy_utf8(out, n, tmp);
+}
+
+/* A cell with composed text (copied into the row). */
 static void row_set(struct row *r, int c, const char *text, const char *sub)
 {
-    snprintf(r->text[c], sizeof r->text[c], "%s", text ? text : "");
+    copy_utf8(r->text[c], sizeof r->text[c], text ? text : "");
     r->cell[c].text = r->text[c];
     if (sub && *sub) {
-        snprintf(r->sub[c], sizeof r->sub[c], "%s", sub);
+        copy_utf8(r->sub[c], sizeof r->sub[c], sub);
         r->cell[c].sub = r->sub[c];
     }
+}
+
+/* A cell showing text that outlives the row (the model's strings). */
+static void row_ref(struct row *r, int c, const char *text, const char *sub)
+{
+    r->cell[c].text = text ? text : "";
+    r->cell[c].sub = sub && *sub ? sub : NULL;
 }
 
 static unsigned sev_bg(int sev)
@@ -93,9 +131,9 @@ static void cover(struct cp_pdf *d, const struct dctx *x)
                 CP_PDF_CENTER | CP_PDF_BOLD, 0);
     cp_pdf_skip(d, 14);
     if (m->national)
-        snprintf(line, sizeof line, "%s", m->zone_name);
+        fmt_utf8(line, sizeof line, "%s", m->zone_name);
     else
-        snprintf(line, sizeof line, "%s (%s)", m->zone_name, m->zone);
+        fmt_utf8(line, sizeof line, "%s (%s)", m->zone_name, m->zone);
     cp_pdf_para(d, line, 20, CP_PDF_CENTER, 0);
     cp_pdf_skip(d, 6);
     snprintf(line, sizeof line, "%s (%s)", x->per, m->period);
@@ -232,7 +270,7 @@ static void key_figures(struct cp_pdf *d, const struct dctx *x)
                 started = any = 1;
             }
             row_clear(&r);
-            row_set(&r, 0, ind->label, ind->code);
+            row_ref(&r, 0, ind->label, ind->code);
             cp_fmt_value(ind, a->value, v, sizeof v);
             snprintf(s, sizeof s, "%s%s%s", v[0] ? v : "—", a->partial ? " †" : "",
                      a->derived ? " ‡" : "");
@@ -246,7 +284,8 @@ static void key_figures(struct cp_pdf *d, const struct dctx *x)
             /* The workbook's rule (model.c): a sum of targets, for counts
              * and levels, only when every contributor gave one. */
             cp_fmt_value(ind, a->target, v, sizeof v);
-            if (isnan(a->target) && a->ntargets > 0 && a->ntargets < a->ncontrib)
+            if (isnan(a->target) && a->ntargets > 0 && a->ntargets < a->ncontrib &&
+                (strcmp(ind->nature, "flux") == 0 || strcmp(ind->nature, "stock") == 0))
                 snprintf(s, sizeof s, "%d cible%s sur %d", a->ntargets,
                          a->ntargets > 1 ? "s" : "", a->ncontrib);
             else
@@ -413,15 +452,15 @@ static void axis_tables(struct cp_pdf *d, const struct dctx *x)
             cp_pdf_table_begin(d, &t);
             for (size_t u = 0; u < m->nunit; u++) {
                 int gi = cp_group_of(m->unit[u].type);
-                char name[200];
+                char name[512];
 
                 if (!m->national && (gi < 0 || !(groups & (1u << gi))))
                     continue;
                 row_clear(&r);
                 if (m->national)
-                    snprintf(name, sizeof name, "%s", m->unit[u].name);
+                    fmt_utf8(name, sizeof name, "%s", m->unit[u].name);
                 else
-                    snprintf(name, sizeof name, "%s (%s)", m->unit[u].name, m->unit[u].code);
+                    fmt_utf8(name, sizeof name, "%s (%s)", m->unit[u].name, m->unit[u].code);
                 row_set(&r, 0, name, NULL);
                 for (size_t k = 0; k < n; k++)
                     value_cell(m, u, cols[c0 + k], &r, (int)k + 1);
@@ -430,14 +469,14 @@ static void axis_tables(struct cp_pdf *d, const struct dctx *x)
             /* The zone's aggregates, one row per group. */
             for (int g = 0; g < CP_NGROUPS; g++) {
                 int present = 0;
-                char name[120];
+                char name[512];
 
                 for (size_t k = 0; k < n; k++)
                     present |= m->agg[cols[c0 + k] * CP_NGROUPS + (size_t)g].present;
                 if (!present)
                     continue;
                 row_clear(&r);
-                snprintf(name, sizeof name, "%s — ensemble des %s",
+                fmt_utf8(name, sizeof name, "%s — ensemble des %s",
                          m->national ? "France" : m->zone_name, cp_group_name(g));
                 row_set(&r, 0, name, NULL);
                 r.cell[0].flags = CP_PDF_BOLD;
@@ -544,7 +583,7 @@ static void findings_annex(struct cp_pdf *d, const struct dctx *x)
             snprintf(a, sizeof a, "%d", m->unit[u].nbloq);
             snprintf(b, sizeof b, "%d", m->unit[u].navert);
             snprintf(c, sizeof c, "%d", m->unit[u].ninfo);
-            row_set(&r, 0, m->unit[u].name, NULL);
+            row_ref(&r, 0, m->unit[u].name, NULL);
             row_set(&r, 1, a, NULL);
             row_set(&r, 2, b, NULL);
             row_set(&r, 3, c, NULL);
@@ -566,10 +605,10 @@ static void findings_annex(struct cp_pdf *d, const struct dctx *x)
     cp_pdf_skip(d, 4);
     for (size_t k = 0; k < m->nfind;) {
         const char *sig = m->find[k].sig;
-        char caption[200];
+        char caption[512];
         struct cp_pdf_table t = {cols, 5, 7.5, 14, NULL, 0};
 
-        snprintf(caption, sizeof caption, "%s (%s)", m->find[k].sig_name ? m->find[k].sig_name : "",
+        fmt_utf8(caption, sizeof caption, "%s (%s)", m->find[k].sig_name ? m->find[k].sig_name : "",
                  sig ? sig : "");
         t.caption = caption;
         cp_pdf_heading(d, 3, caption);
@@ -577,19 +616,20 @@ static void findings_annex(struct cp_pdf *d, const struct dctx *x)
         for (; k < m->nfind && strcmp(m->find[k].sig ? m->find[k].sig : "", sig ? sig : "") == 0;
              k++) {
             const struct cp_mfinding *f = &m->find[k];
-            char no[16], sub[200];
+            char no[16], sub[512];
 
             row_clear(&r);
             snprintf(no, sizeof no, "%d", f->no);
             row_set(&r, 0, no, NULL);
             row_set(&r, 1, cp_msev_label(f->sev), NULL);
             r.cell[1].bg = sev_bg((int)f->sev);
-            snprintf(sub, sizeof sub, "Règle %s · %s%s%s", f->rule ? f->rule : "",
+            fmt_utf8(sub, sizeof sub, "Règle %s · %s%s%s", f->rule ? f->rule : "",
                      f->indicators ? f->indicators : "", f->values && *f->values ? " = " : "",
                      f->values ? f->values : "");
-            row_set(&r, 2, f->message, sub);
-            row_set(&r, 3, f->file && *f->file ? f->file : "—", f->cell);
-            row_set(&r, 4, f->explanation && *f->explanation ? f->explanation : "—", NULL);
+            row_set(&r, 2, "", sub);
+            r.cell[2].text = f->message ? f->message : "";
+            row_ref(&r, 3, f->file && *f->file ? f->file : "—", f->cell);
+            row_ref(&r, 4, f->explanation && *f->explanation ? f->explanation : "—", NULL);
             if (!f->explanation || !*f->explanation)
                 r.cell[4].flags = CP_PDF_GREY;
             cp_pdf_table_row(d, &t, r.cell);
@@ -630,7 +670,7 @@ static void files_annex(struct cp_pdf *d, const struct dctx *x)
     cp_pdf_table_begin(d, &t);
     for (size_t k = 0; k < m->nfile; k++) {
         const struct cp_mfile *f = &m->file[k];
-        char date[16], hash[32], n[16], name[200];
+        char date[16], hash[32], n[16], name[512];
         int c = 0;
 
         row_clear(&r);
@@ -638,13 +678,13 @@ static void files_annex(struct cp_pdf *d, const struct dctx *x)
         snprintf(hash, sizeof hash, "%.16s…", f->hash ? f->hash : "");
         snprintf(n, sizeof n, "%d", f->nvalues);
         if (m->national) {
-            row_set(&r, c++, prev && strcmp(prev, f->unit) == 0 ? "" : f->unit_name, NULL);
-            row_set(&r, c++, prevsig && strcmp(prevsig, f->sig) == 0 ? "" : f->sig, NULL);
+            row_ref(&r, c++, prev && strcmp(prev, f->unit) == 0 ? "" : f->unit_name, NULL);
+            row_ref(&r, c++, prevsig && strcmp(prevsig, f->sig) == 0 ? "" : f->sig, NULL);
         } else {
-            snprintf(name, sizeof name, "%s (%s)", f->unit_name, f->unit);
+            fmt_utf8(name, sizeof name, "%s (%s)", f->unit_name, f->unit);
             row_set(&r, c++, prev && strcmp(prev, f->unit) == 0 ? "" : name, NULL);
         }
-        row_set(&r, c++, f->name, NULL);
+        row_ref(&r, c++, f->name, NULL);
         row_set(&r, c++, date, NULL);
         row_set(&r, c++, hash, NULL);
         row_set(&r, c++, n, NULL);

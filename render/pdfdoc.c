@@ -77,8 +77,15 @@ static PangoLayout *layout(struct cp_pdf *d, const char *text, double size, unsi
     pango_layout_set_alignment(l, (flags & CP_PDF_RIGHT)    ? PANGO_ALIGN_RIGHT
                                   : (flags & CP_PDF_CENTER) ? PANGO_ALIGN_CENTER
                                                             : PANGO_ALIGN_LEFT);
-    /* Plain text: markup in the data stays text. */
-    pango_layout_set_text(l, text ? text : "", -1);
+    /* Plain text: markup in the data stays text. Bytes that are not UTF-8
+     * (never expected from the database) are replaced, not trusted. */
+    if (text && !g_utf8_validate(text, -1, NULL)) {
+        gchar *valid = g_utf8_make_valid(text, -1);
+        pango_layout_set_text(l, valid, -1);
+        g_free(valid);
+    } else {
+        pango_layout_set_text(l, text ? text : "", -1);
+    }
     return l;
 }
 

@@ -294,20 +294,20 @@ static void rejects_table(struct cp_pdf *d, const struct rctx *x)
     cp_pdf_table_begin(d, &t);
     for (size_t k = 0; k < x->rejects.nrows; k++) {
         struct cp_pdf_cell c[4];
-        char where[300], sub[120];
+        struct cp_buf sub = CP_BUF_INIT(4096);
         const char *cell = tab_get(&x->rejects, k, 1), *ind = tab_get(&x->rejects, k, 5);
 
         memset(c, 0, sizeof c);
-        snprintf(where, sizeof where, "%s", nz(tab_get(&x->rejects, k, 0)));
-        snprintf(sub, sizeof sub, "%s%s%s", cell && *cell ? cell : "fichier entier",
-                 ind ? " · " : "", ind ? ind : "");
-        c[0].text = where;
-        c[0].sub = sub;
+        cp_buf_addf(&sub, "%s%s%s", cell && *cell ? cell : "fichier entier", ind ? " · " : "",
+                    ind ? ind : "");
+        c[0].text = nz(tab_get(&x->rejects, k, 0));
+        c[0].sub = cp_buf_str(&sub);
         c[1].text = tab_get(&x->rejects, k, 4) ? tab_get(&x->rejects, k, 4) : "—";
         c[2].text = tab_get(&x->rejects, k, 3);
         c[2].sub = tab_get(&x->rejects, k, 2);
         c[3].text = cp_advice_rejection(tab_get(&x->rejects, k, 2));
         cp_pdf_table_row(d, &t, c);
+        cp_buf_release(&sub);
     }
     cp_pdf_table_end(d, &t);
 }
@@ -334,27 +334,28 @@ static void findings_table(struct cp_pdf *d, const struct rctx *x)
     cp_pdf_table_begin(d, &t);
     for (size_t k = 0; k < x->findings.nrows; k++) {
         struct cp_pdf_cell c[5];
-        char no[24], sub[300], todo[700];
+        struct cp_buf sub = CP_BUF_INIT(8192), todo = CP_BUF_INIT(65536);
+        char no[24];
         const char *expl = tab_get(&x->findings, k, 7), *vals = tab_get(&x->findings, k, 3);
 
         memset(c, 0, sizeof c);
         snprintf(no, sizeof no, "%zu", k + 1);
-        snprintf(sub, sizeof sub, "Règle %s · %s%s%s", nz(tab_get(&x->findings, k, 0)),
-                 nz(tab_get(&x->findings, k, 2)), vals && *vals ? " = " : "", nz(vals));
+        cp_buf_addf(&sub, "Règle %s · %s%s%s", nz(tab_get(&x->findings, k, 0)),
+                    nz(tab_get(&x->findings, k, 2)), vals && *vals ? " = " : "", nz(vals));
+        cp_buf_adds(&todo, cp_advice_finding(tab_get(&x->findings, k, 0)));
         if (expl && *expl)
-            snprintf(todo, sizeof todo, "%s\nExpliqué par le commissaire : %s",
-                     cp_advice_finding(tab_get(&x->findings, k, 0)), expl);
-        else
-            snprintf(todo, sizeof todo, "%s", cp_advice_finding(tab_get(&x->findings, k, 0)));
+            cp_buf_addf(&todo, "\nExpliqué par le commissaire : %s", expl);
         c[0].text = no;
         c[1].text = sev_text(tab_get(&x->findings, k, 1));
         c[1].bg = sev_bg(tab_get(&x->findings, k, 1));
         c[2].text = tab_get(&x->findings, k, 4);
-        c[2].sub = sub;
+        c[2].sub = cp_buf_str(&sub);
         c[3].text = tab_get(&x->findings, k, 5) ? tab_get(&x->findings, k, 5) : "—";
         c[3].sub = tab_get(&x->findings, k, 6);
-        c[4].text = todo;
+        c[4].text = cp_buf_str(&todo);
         cp_pdf_table_row(d, &t, c);
+        cp_buf_release(&sub);
+        cp_buf_release(&todo);
     }
     cp_pdf_table_end(d, &t);
 }

@@ -278,7 +278,7 @@ void rf_setup(struct rf *f, const char *evil, int national)
     finding(f->db, "CIBLE", "info", "09D", "2022-S1", "RSA_TX_ORIENT_1M", "46",
             "Taux d'orientation en dessous de 80 % de la cible.", NULL);
     finding(f->db, "EVOLUTION", "avertissement", "31D", "2022-S1", "ASE_MAJEURS", "316",
-            "Hausse de 60 % par rapport au 1er semestre 2021.", NULL);
+            RF_LONG_MESSAGE, NULL);
     /* A rejected value and a rejected file of 09D. */
     {
         long long fid = file(f->db, "CD09_2022S1_v1.csv", "2022-08-01T08:00:00", "rejete", 99);

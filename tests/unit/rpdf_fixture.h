@@ -12,6 +12,13 @@
 
 #include "render/render.h"
 
+/* The message of 31D's finding: longer than any fixed buffer should be. */
+#define RF_LONG_MESSAGE                                                                     \
+    "Hausse de 60 % par rapport au 1er semestre 2021 (316 jeunes contre 198) : au-delà du " \
+    "seuil de ±50 % de la règle EVOLUTION ; vérifiez la définition retenue (jeunes devenus " \
+    "majeurs dans la période, et non jeunes majeurs suivis) puis confirmez la valeur ou "    \
+    "corrigez-la dans le fichier."
+
 struct rf {
     char dir[128];        /* temporary folder holding everything */
     char db_path[192];

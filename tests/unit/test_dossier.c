@@ -97,6 +97,7 @@ Test(dossier, regional_dossier_holds_what_the_commissioner_needs)
     cr_assert(rf_has(raw, "Le taux d'orientation en moins d'un mois (112 %) dépasse 100 % : "
                           "corrigez la valeur."));
     cr_assert(rf_has(raw, "Nouvelle plateforme d'orientation ouverte en mars."));
+    cr_assert(rf_has(raw, RF_LONG_MESSAGE), "a long message, whole");
     cr_assert(rf_has(raw, "20220815-0930_export_81D_2022-S1.csv"));
     cr_assert(rf_has(raw, "L8C4"), "cell of origin");
     cr_assert(rf_has(raw, "Règle BORNES · RSA_TX_ORIENT_1M = 112"));

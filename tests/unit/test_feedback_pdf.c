@@ -69,6 +69,9 @@ Test(feedback_pdf, explanation_and_blocking_findings)
                         "ouverte en mars."));
     cr_assert(rf_has(t, "L8C4") && rf_has(t, "L9C4"), "both cells of the finding");
     free(t);
+    t = report(&f, "31D");
+    cr_assert(rf_has(t, RF_LONG_MESSAGE), "a long message, whole");
+    free(t);
     t = report(&f, "34D");
     cr_assert(rf_has(t, "Bloquant"));
     cr_assert(rf_has(t, "dépasse 100 % : corrigez la valeur."));
