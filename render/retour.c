@@ -34,18 +34,39 @@ static void tab_release(struct strtab *t)
     memset(t, 0, sizeof *t);
 }
 
-/* Runs sql with ?1 = sig, ?2 = period and keeps every row. */
+/*
+ * GLOB patterns (on the upper-cased name) for a period in a file name:
+ * "2021-S1" → "*2021S1*" and "*2021-S1*"; "2021" → the year standing
+ * alone, not followed by a half ("_2021.csv", not "20210720", "2021S1").
+ */
+static void period_globs(const char *period, char *a, char *b, size_t n)
+{
+    if (strlen(period) == 7) {
+        snprintf(a, n, "*%.4sS%c*", period, period[6]);
+        snprintf(b, n, "*%.4s-S%c*", period, period[6]);
+    } else {
+        snprintf(a, n, "*[^0-9]%.4s[^0-9S-]*", period);
+        snprintf(b, n, "*[^0-9]%.4s", period);
+    }
+}
+
+/* Runs sql with ?1 = sig, ?2 = period, ?3 and ?4 = the period's file-name
+ * patterns, and keeps every row. */
 static int tab_load(struct strtab *t, sqlite3 *db, const char *sql, const char *sig,
                     const char *period, struct cp_err *err)
 {
     sqlite3_stmt *st;
+    char ga[32], gb[32];
     int r, rc = -1;
 
     memset(t, 0, sizeof *t);
     if (cp_db_prepare(db, sql, &st, err) < 0)
         return -1;
+    period_globs(period, ga, gb, sizeof ga);
     sqlite3_bind_text(st, 1, sig, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, period, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, ga, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 4, gb, -1, SQLITE_TRANSIENT);
     t->ncols = (size_t)sqlite3_column_count(st);
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         if (t->nrows == t->cap) {
@@ -83,17 +104,36 @@ out:
     return rc;
 }
 
-/* The signatory's files for the period: with its values, or with a
- * rejection naming it (for the period or for no period). */
+/* A file nobody could be named for: no value, no rejection naming a
+ * signatory (an unreadable file, a file without a header...). */
+#define ORPHAN(f)                                                                          \
+    "(NOT EXISTS (SELECT 1 FROM valeur v WHERE v.fichier_id = " f ".id)"                   \
+    " AND NOT EXISTS (SELECT 1 FROM rejet r WHERE r.fichier_id = " f ".id"                 \
+    "   AND r.signataire IS NOT NULL))"
+
+/* Such a file is the signatory's when its name holds the signatory's code
+ * ("09D") or "CD" and its département ("CD09"), and the period (?3, ?4:
+ * GLOB patterns, see period_globs). */
+#define NAMED_FOR(f)                                                                       \
+    "(EXISTS (SELECT 1 FROM ref_signataire s WHERE s.code = ?1"                            \
+    "   AND (instr(upper(" f ".nom), upper(s.code)) > 0"                                   \
+    "     OR (s.departements <> '' AND instr(s.departements, ',') = 0"                     \
+    "       AND instr(upper(" f ".nom), 'CD' || s.departements) > 0)))"                    \
+    " AND (upper(" f ".nom) GLOB ?3 OR upper(" f ".nom) GLOB ?4))"
+
+/* The signatory's files for the period: with its values, with a rejection
+ * naming it (for the period or for no period), or named for it. */
 #define SIG_FILES                                                                          \
     "(SELECT fichier_id FROM valeur WHERE signataire = ?1 AND periode = ?2"                \
     " UNION SELECT fichier_id FROM rejet WHERE signataire = ?1"                            \
-    "   AND (periode = ?2 OR periode IS NULL))"
+    "   AND (periode = ?2 OR periode IS NULL)"                                             \
+    " UNION SELECT f.id FROM fichier f WHERE " ORPHAN("f") " AND " NAMED_FOR("f") ")"
 
 static const char files_sql[] =
     "SELECT f.nom, f.recu_le, f.statut, f.motif, f.nb_valeurs,"
     "  (SELECT count(*) FROM courant c JOIN valeur v ON v.id = c.valeur_id"
-    "    WHERE v.fichier_id = f.id AND c.signataire = ?1 AND c.periode = ?2)"
+    "    WHERE v.fichier_id = f.id AND c.signataire = ?1 AND c.periode = ?2),"
+    "  " ORPHAN("f")
     " FROM fichier f WHERE f.id IN " SIG_FILES " ORDER BY f.recu_le, f.nom";
 
 /* Rejections naming the signatory, and unattributed ones (whole-file
@@ -262,6 +302,8 @@ static void files_table(struct cp_pdf *d, const struct rctx *x)
         memset(c, 0, sizeof c);
         cp_fmt_date(tab_get(&x->files, k, 1), date, sizeof date);
         c[0].text = tab_get(&x->files, k, 0);
+        if (tab_get(&x->files, k, 6) && strcmp(tab_get(&x->files, k, 6), "1") == 0)
+            c[0].sub = "rattaché à vous d'après le nom du fichier (il n'a pas pu être lu)";
         c[1].text = date;
         c[2].text = status_label(tab_get(&x->files, k, 2));
         if (tab_get(&x->files, k, 2) && strcmp(tab_get(&x->files, k, 2), "rejete") == 0)

@@ -13,10 +13,13 @@
 /*
  * Writes the report of signatory sig (a code, "31D") for job's period to
  * path, atomically. Files of the signatory: those holding its values for
- * the period, and those with a rejection naming it for the period (or for
- * no period). Rejections shown: those naming it, and those naming no
- * signatory in a file that holds only its figures. Returns 0, or -1 with
- * err (unknown signatory: CP_EX_USAGE; database; output).
+ * the period, those with a rejection naming it for the period (or for no
+ * period), and files nobody could be named for (unreadable...) whose name
+ * holds its code ("09D") or "CD" + département ("CD09") and the period
+ * ("2021S1", "2021-S1"; a year alone) — shown as attributed by name.
+ * Rejections shown: those naming it, and those naming no signatory in a
+ * file that holds only its figures. Returns 0, or -1 with err (unknown
+ * signatory: CP_EX_USAGE; database; output).
  */
 int cp_render_feedback_pdf(const struct cp_render_job *job, const char *sig, const char *path,
                            struct cp_err *err);

@@ -236,7 +236,7 @@ void rf_setup(struct rf *f, const char *evil, int national)
     exec(f->db, "BEGIN");
     exec(f->db, ref_sql);
     for (size_t k = 0; k < sizeof sig76 / sizeof sig76[0]; k++)
-        execf(f->db, "INSERT INTO ref_signataire VALUES(%Q,%Q,'D',%Q,'76',NULL,NULL)",
+        execf(f->db, "INSERT INTO ref_signataire VALUES(%Q,%Q,'D',substr(%Q,1,2),'76',NULL,NULL)",
               sig76[k].code, k == 0 && evil ? evil : sig76[k].name, sig76[k].code);
     if (evil)
         execf(f->db, "UPDATE ref_indicateur SET libelle = libelle || ' ' || %Q"
@@ -311,6 +311,17 @@ void rf_setup(struct rf *f, const char *evil, int national)
               " (%lld,'L12C1','unknown_signatory','Pyrénées Orient.',"
               " 'nom inconnu ; le plus proche : Pyrénées-Orientales (66D)',NULL,NULL,NULL);",
               fid, fid, fid, fid, fid);
+    }
+    /* An unreadable file: no signatory, no period recorded; its name says
+     * CD12 and 2022S1. */
+    {
+        long long fid = file(f->db, "20220805-101010_CD12_2022S1.csv", "2022-08-05T10:10:10",
+                             "rejete", 97);
+        execf(f->db,
+              "INSERT INTO rejet(fichier_id,emplacement,code,brut,message) VALUES(%lld,"
+              " 'byte 88','bad_encoding',NULL,"
+              " 'octet 0x81 invalide en UTF-8 et non défini en Windows-1252 (offset 88)')",
+              fid);
     }
     exec(f->db, agg_sql);
     exec(f->db, "COMMIT");

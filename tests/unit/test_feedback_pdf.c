@@ -93,12 +93,38 @@ Test(feedback_pdf, shared_file_shows_only_what_concerns_the_signatory)
     cr_assert(rf_has(t, "n.c. voir note"));
     cr_assert(!rf_has(t, "L12C1"), "not a rejection naming nobody in a shared file");
     cr_assert(!rf_has(t, "Pyrénées"));
+    cr_assert(!rf_has(t, "CD12"), "12D's unreadable file is not 11D's");
     free(t);
     t = report(&f, "12D");
     cr_assert(!rf_has(t, "L5C4"), "11D's rejection is not 12D's");
-    cr_assert(rf_has(t, "Aucune valeur rejetée."));
     cr_assert(rf_has(t, "Aucune anomalie."));
+    free(t);
+    t = report(&f, "30D");
+    cr_assert(rf_has(t, "Aucune valeur rejetée."));
     cr_assert(rf_has(t, "Aucun problème relevé sur vos données de la période : merci."));
+    free(t);
+    rf_teardown(&f);
+}
+
+Test(feedback_pdf, an_unreadable_file_is_attributed_by_its_name)
+{
+    struct rf f;
+    char *t;
+
+    rf_setup(&f, NULL, 0);
+    t = report(&f, "12D");
+    cr_assert(rf_has(t, "20220805-101010_CD12_2022S1.csv"));
+    cr_assert(rf_has(t, "rattaché à vous d'après le nom du fichier"));
+    cr_assert(rf_has(t, "byte 88"));
+    cr_assert(rf_has(t, "octet 0x81 invalide"));
+    cr_assert(rf_has(t, "fichier entier") || rf_has(t, "byte 88"));
+    /* Its own export, the régional file holding its figures, the unreadable one. */
+    cr_assert(rf_has(t, "Fichiers reçus pour la période : 3, dont 1 rejeté en entier."));
+    free(t);
+    /* Not for another period. */
+    f.job.period = "2021-S1";
+    t = report(&f, "12D");
+    cr_assert(!rf_has(t, "CD12_2022S1"));
     free(t);
     rf_teardown(&f);
 }
