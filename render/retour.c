@@ -139,7 +139,13 @@ static const char files_sql[] =
 /* Rejections naming the signatory, and unattributed ones (whole-file
  * problems...) in a file that holds no other signatory's figures. */
 static const char rejects_sql[] =
-    "SELECT f.nom, r.emplacement, r.code, r.message, r.brut, r.indicateur"
+    "SELECT f.nom, r.emplacement, r.code, r.message, r.brut, r.indicateur,"
+    /* Settled since: a value of a later file is in force for the refused
+     * cell's indicator, or (for a whole file) for the period. */
+    "  EXISTS (SELECT 1 FROM courant c JOIN valeur v ON v.id = c.valeur_id"
+    "    JOIN fichier g ON g.id = v.fichier_id WHERE c.signataire = ?1 AND c.periode = ?2"
+    "    AND (r.indicateur IS NULL OR c.indicateur = r.indicateur)"
+    "    AND (g.recu_le > f.recu_le OR (g.recu_le = f.recu_le AND g.nom > f.nom)))"
     " FROM rejet r JOIN fichier f ON f.id = r.fichier_id"
     " WHERE r.fichier_id IN " SIG_FILES
     " AND (r.periode = ?2 OR r.periode IS NULL)"
@@ -209,11 +215,18 @@ static const char *sev_text(const char *g)
     return "Information";
 }
 
+/* 1 when rejection k was settled by a later file. */
+static int is_settled(const struct rctx *x, size_t k)
+{
+    const char *v = tab_get(&x->rejects, k, 6);
+    return v && strcmp(v, "1") == 0;
+}
+
 static void title_block(struct cp_pdf *d, const struct rctx *x)
 {
     const char *name = x->who.nrows ? tab_get(&x->who, 0, 0) : x->sig;
     struct cp_buf b = CP_BUF_INIT(4096);
-    int nbloq = 0, navert = 0, ninfo = 0, rejected_files = 0;
+    int nbloq = 0, navert = 0, ninfo = 0, rejected_files = 0, settled = 0;
 
     cp_pdf_new_page(d);
     cp_pdf_skip(d, 10);
@@ -243,6 +256,8 @@ static void title_block(struct cp_pdf *d, const struct rctx *x)
         else
             ninfo++;
     }
+    for (size_t k = 0; k < x->rejects.nrows; k++)
+        settled += is_settled(x, k);
     for (size_t k = 0; k < x->files.nrows; k++)
         rejected_files += tab_get(&x->files, k, 2) && strcmp(tab_get(&x->files, k, 2), "rejete") == 0;
     cp_pdf_heading(d, 2, "En bref");
@@ -255,7 +270,11 @@ static void title_block(struct cp_pdf *d, const struct rctx *x)
                 x->counts.nrows ? nz(tab_get(&x->counts, 0, 2)) : "0");
     cp_pdf_para(d, cp_buf_str(&b), 10, 0, 0);
     cp_buf_reset(&b);
-    cp_buf_addf(&b, "Valeurs rejetées à la réception : %zu.", x->rejects.nrows);
+    cp_buf_addf(&b, "Valeurs rejetées à la réception : %zu", x->rejects.nrows);
+    if (settled)
+        cp_buf_addf(&b, " (dont %d déjà remplacée%s par un envoi plus récent)", settled,
+                    settled > 1 ? "s" : "");
+    cp_buf_adds(&b, ".");
     cp_pdf_para(d, cp_buf_str(&b), 10, 0, 0);
     cp_buf_reset(&b);
     cp_buf_addf(&b, "Anomalies de cohérence : %d bloquante%s, %d avertissement%s, %d information%s.",
@@ -263,7 +282,7 @@ static void title_block(struct cp_pdf *d, const struct rctx *x)
                 ninfo > 1 ? "s" : "");
     cp_pdf_para(d, cp_buf_str(&b), 10, 0, 0);
     cp_pdf_skip(d, 6);
-    if (x->rejects.nrows || nbloq)
+    if ((int)x->rejects.nrows > settled || nbloq)
         cp_pdf_para(d,
                     "À faire : corrigez dans votre fichier les valeurs rejetées et les anomalies "
                     "bloquantes aux cellules indiquées ci-dessous, puis renvoyez le fichier "
@@ -347,7 +366,12 @@ static void rejects_table(struct cp_pdf *d, const struct rctx *x)
         c[1].text = tab_get(&x->rejects, k, 4) ? tab_get(&x->rejects, k, 4) : "—";
         c[2].text = tab_get(&x->rejects, k, 3);
         c[2].sub = tab_get(&x->rejects, k, 2);
-        c[3].text = cp_advice_rejection(tab_get(&x->rejects, k, 2));
+        if (is_settled(x, k)) {
+            c[3].text = "Rien à faire : déjà remplacé par un envoi plus récent.";
+            c[3].flags = CP_PDF_GREY;
+        } else {
+            c[3].text = cp_advice_rejection(tab_get(&x->rejects, k, 2));
+        }
         cp_pdf_table_row(d, &t, c);
         cp_buf_release(&sub);
     }

@@ -312,10 +312,10 @@ void rf_setup(struct rf *f, const char *evil, int national)
               " 'nom inconnu ; le plus proche : Pyrénées-Orientales (66D)',NULL,NULL,NULL);",
               fid, fid, fid, fid, fid);
     }
-    /* An unreadable file: no signatory, no period recorded; its name says
-     * CD12 and 2022S1. */
+    /* An unreadable file, sent after 12D's good one: no signatory, no period
+     * recorded; its name says CD12 and 2022S1. */
     {
-        long long fid = file(f->db, "20220805-101010_CD12_2022S1.csv", "2022-08-05T10:10:10",
+        long long fid = file(f->db, "20220820-101010_CD12_2022S1.csv", "2022-08-20T10:10:10",
                              "rejete", 97);
         execf(f->db,
               "INSERT INTO rejet(fichier_id,emplacement,code,brut,message) VALUES(%lld,"

@@ -38,7 +38,6 @@ Test(feedback_pdf, points_at_each_file_and_cell_with_what_to_correct)
     cr_assert(rf_has(t, "rejeté"));
     cr_assert(rf_has(t, "byte 146"));
     cr_assert(rf_has(t, "octet 0x8F invalide en UTF-8"));
-    cr_assert(rf_has(t, "Enregistrez le fichier en CSV UTF-8"));
     /* A value refused at reception. */
     cr_assert(rf_has(t, "L14C4 · ASE_ACCOMP"));
     cr_assert(rf_has(t, "douze"));
@@ -48,7 +47,12 @@ Test(feedback_pdf, points_at_each_file_and_cell_with_what_to_correct)
     cr_assert(rf_has(t, "20220815-0930_export_09D_2022-S1.csv"));
     cr_assert(rf_has(t, "L8C4"));
     cr_assert(rf_has(t, "la cible n'est pas atteinte"));
-    cr_assert(rf_has(t, "Valeurs rejetées à la réception : 2."));
+    /* The file rejected whole (1 August) was followed by an accepted one
+     * (12 August): settled. The refused cell L14C4 (ASE_ACCOMP) is in the
+     * file now in force: still to correct. */
+    cr_assert(rf_has(t, "Valeurs rejetées à la réception : 2 (dont 1 déjà remplacée par un "
+                        "envoi plus récent)."));
+    cr_assert(rf_has(t, "Rien à faire : déjà remplacé par un envoi plus récent."));
     cr_assert(rf_has(t, "À faire : corrigez"));
     /* Nothing of other signatories. */
     cr_assert(!rf_has(t, "Hérault"));
@@ -113,10 +117,11 @@ Test(feedback_pdf, an_unreadable_file_is_attributed_by_its_name)
 
     rf_setup(&f, NULL, 0);
     t = report(&f, "12D");
-    cr_assert(rf_has(t, "20220805-101010_CD12_2022S1.csv"));
+    cr_assert(rf_has(t, "20220820-101010_CD12_2022S1.csv"));
     cr_assert(rf_has(t, "rattaché à vous d'après le nom du fichier"));
     cr_assert(rf_has(t, "byte 88"));
     cr_assert(rf_has(t, "octet 0x81 invalide"));
+    cr_assert(rf_has(t, "Enregistrez le fichier en CSV UTF-8"), "sent after the last good one");
     cr_assert(rf_has(t, "fichier entier") || rf_has(t, "byte 88"));
     /* Its own export, the régional file holding its figures, the unreadable one. */
     cr_assert(rf_has(t, "Fichiers reçus pour la période : 3, dont 1 rejeté en entier."));
