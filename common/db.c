@@ -90,18 +90,36 @@ static const char *const schema_v1[] = {
     "  valeurs TEXT NOT NULL DEFAULT '',\n"     /* values, same order, '|'-separated */
     "  message TEXT NOT NULL,\n"
     "  cle TEXT NOT NULL UNIQUE);\n"            /* regle|signataire|periode|indicateurs */,
+    "CREATE INDEX constat_sp ON constat(signataire, periode);\n",
+    /* The values a finding involves; valeur_id is NULL for a value not in
+     * force (a rejected cell, a year derived from S1 + S2). */
     "CREATE TABLE constat_valeur(\n"
     "  constat_id INTEGER NOT NULL REFERENCES constat(id) ON DELETE CASCADE,\n"
     "  rang INTEGER NOT NULL,\n"
     "  signataire TEXT NOT NULL, periode TEXT NOT NULL, indicateur TEXT NOT NULL,\n"
     "  valeur REAL, valeur_id INTEGER REFERENCES valeur(id),\n"
-    "  PRIMARY KEY(constat_id, rang));\n",
+    "  PRIMARY KEY(constat_id, rang)) WITHOUT ROWID;\n",
+    /* Where a finding points when it is not at a value in force: the
+     * rejected cells of a DOUBLON, the late file of a HORS_DELAI. */
+    "CREATE TABLE constat_source(\n"
+    "  constat_id INTEGER NOT NULL REFERENCES constat(id) ON DELETE CASCADE,\n"
+    "  rang INTEGER NOT NULL,\n"
+    "  fichier_id INTEGER NOT NULL REFERENCES fichier(id), emplacement TEXT,\n"
+    "  PRIMARY KEY(constat_id, rang)) WITHOUT ROWID;\n",
     "CREATE TABLE explication(\n"
     "  id INTEGER PRIMARY KEY,\n"
     "  cle TEXT NOT NULL,\n"              /* the finding's cle */
     "  valeurs TEXT NOT NULL,\n"          /* the finding's values when explained */
     "  justification TEXT NOT NULL, auteur TEXT, cree_le TEXT NOT NULL,\n"
     "  caduque_le TEXT);\n"               /* set when a value it refers to changed */,
+    "CREATE INDEX explication_cle ON explication(cle);\n",
+    /* The values in force an explanation was given for: when one of them
+     * changes, the explanation lapses (caduque_le). */
+    "CREATE TABLE explication_valeur(\n"
+    "  explication_id INTEGER NOT NULL REFERENCES explication(id) ON DELETE CASCADE,\n"
+    "  signataire TEXT NOT NULL, periode TEXT NOT NULL, indicateur TEXT NOT NULL,\n"
+    "  valeur REAL, manquant TEXT,\n"
+    "  PRIMARY KEY(explication_id, signataire, periode, indicateur)) WITHOUT ROWID;\n",
     "CREATE TABLE exclusion(\n"           /* values under a bloquant finding */
     "  signataire TEXT NOT NULL, periode TEXT NOT NULL, indicateur TEXT NOT NULL,\n"
     "  constat_id INTEGER NOT NULL,\n"
@@ -146,15 +164,21 @@ static const char *const schema_v1[] = {
     "CREATE VIEW constats AS\n"
     "  SELECT c.regle, c.gravite, c.signataire, c.periode, c.indicateurs, c.valeurs,\n"
     "    c.message,\n"
-    "    (SELECT group_concat(nom, ', ') FROM (SELECT DISTINCT f.nom FROM constat_valeur cv\n"
-    "       JOIN valeur v ON v.id = cv.valeur_id JOIN fichier f ON f.id = v.fichier_id\n"
-    "       WHERE cv.constat_id = c.id ORDER BY f.nom)) AS fichier,\n"
-    "    (SELECT group_concat(v.emplacement, ', ') FROM constat_valeur cv\n"
-    "       JOIN valeur v ON v.id = cv.valeur_id WHERE cv.constat_id = c.id) AS emplacement,\n"
+    "    (SELECT group_concat(nom, ', ') FROM (SELECT DISTINCT f.nom FROM\n"
+    "       (SELECT v.fichier_id AS fid FROM constat_valeur cv JOIN valeur v\n"
+    "          ON v.id = cv.valeur_id WHERE cv.constat_id = c.id\n"
+    "        UNION SELECT s.fichier_id FROM constat_source s WHERE s.constat_id = c.id) x\n"
+    "       JOIN fichier f ON f.id = x.fid ORDER BY f.nom)) AS fichier,\n"
+    "    (SELECT group_concat(e, ', ') FROM\n"
+    "       (SELECT cv.rang AS r, v.emplacement AS e FROM constat_valeur cv\n"
+    "          JOIN valeur v ON v.id = cv.valeur_id WHERE cv.constat_id = c.id\n"
+    "        UNION ALL SELECT s.rang, s.emplacement FROM constat_source s\n"
+    "          WHERE s.constat_id = c.id AND s.emplacement IS NOT NULL ORDER BY 1)) AS emplacement,\n"
     "    (SELECT e.justification FROM explication e WHERE e.cle = c.cle\n"
     "       AND e.valeurs = c.valeurs AND e.caduque_le IS NULL\n"
     "       ORDER BY e.id DESC LIMIT 1) AS explication,\n"
-    "    c.cle, c.id\n"
+    "    c.cle, c.id,\n"
+    "    (SELECT s.region FROM ref_signataire s WHERE s.code = c.signataire) AS region\n"
     "  FROM constat c;\n",
     "CREATE VIEW agregats AS\n"
     "  SELECT niveau, zone, groupe, periode, indicateur, valeur, numerateur,\n"

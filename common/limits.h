@@ -22,7 +22,7 @@ struct cp_limits {
 };
 
 /* 4 GiB file, 64 KiB field, 256 MiB entry, 1 GiB archive, 10 000 entries,
- * ratio 2000, depth 64, 10 M cells, 16 384 columns, 32 MiB shared
+ * ratio 500 (past 1 MiB), depth 64, 10 M cells, 16 384 columns, 32 MiB shared
  * strings, 300 s. */
 extern const struct cp_limits cp_limits_default;
 

@@ -521,7 +521,8 @@ static int read_submission(struct run *r, enum format f, const struct entry *x,
                       "format de fichier non reconnu ; envoyez un fichier CSV, XLSX ou ODS");
 }
 
-static int ingest_one(struct run *r, const struct entry *x, struct cp_err *err)
+static int ingest_one(struct run *r, const struct entry *x, const char **outcome,
+                      struct cp_err *err)
 {
     char sha[CP_SHA256_HEX];
     unsigned long long size = 0;
@@ -546,12 +547,14 @@ static int ingest_one(struct run *r, const struct entry *x, struct cp_err *err)
     if (k < 0)
         return -1;
     if (k == 1) {
+        *outcome = "deja_lu";
         r->st->already++;
         say(r, "déjà lu     %s\n", x->name);
         free(known);
         return 0;
     }
     if (k == 2) {
+        *outcome = "doublon";
         r->st->duplicates++;
         say(r, "doublon     %s : mêmes octets que « %s », non compté deux fois\n", x->name,
             known);
@@ -603,6 +606,7 @@ static int ingest_one(struct run *r, const struct entry *x, struct cp_err *err)
 
     r->st->values += res.values;
     r->st->rejects += res.rejects;
+    *outcome = rc < 0 ? "quarantaine" : res.status;
     if (rc < 0) {
         r->st->rejected++;
         if (quarantine(r->qdir, x, sha, &why, err) < 0)
@@ -682,10 +686,14 @@ int cp_ingest_run(const struct cp_ingest_opts *o, struct cp_ingest_stats *stats,
         goto out;
     }
     for (size_t i = 0; i < files.n; i++) {
-        if (ingest_one(&r, &files.v[i], err) < 0) {
+        const char *outcome = NULL;
+
+        if (ingest_one(&r, &files.v[i], &outcome, err) < 0) {
             status = err->exit_status ? err->exit_status : CP_EX_IOERR;
             goto out;
         }
+        if (o->on_file)
+            o->on_file(o->on_file_ctx, files.v[i].path, outcome, i + 1, files.n);
     }
     if (stats->rejected || stats->partial)
         status = CP_EX_DATAERR;

@@ -21,6 +21,13 @@ struct cp_ingest_opts {
     int quiet;                  /* only the summary line */
     FILE *out;                  /* where lines go (NULL: stdout) */
     const struct cp_limits *limits; /* NULL: cp_limits_default */
+    /* Called after each file, once its transaction is committed. outcome is
+     * "accepte", "accepte_partiel", "rejete", "quarantaine" (rejected as
+     * unreadable and copied to the quarantine), "doublon" or "deja_lu";
+     * index counts from 1 up to total. May be NULL. */
+    void (*on_file)(void *ctx, const char *path, const char *outcome, size_t index,
+                    size_t total);
+    void *on_file_ctx;
 };
 
 struct cp_ingest_stats {

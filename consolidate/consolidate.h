@@ -1,0 +1,62 @@
+/*
+ * The consolidate stage: applies the coherence rules of regles.csv to the
+ * values in force, records the findings (constat, constat_valeur), leaves
+ * out the values under a bloquant finding (exclusion), rolls figures up by
+ * région and nation with their coverage (agregat, contribution), and
+ * records a fingerprint per région and period for the render stage. One
+ * transaction; unchanged rows are left alone, so a re-run with no new data
+ * changes nothing.
+ */
+#ifndef CALPAE_CONSOLIDATE_H
+#define CALPAE_CONSOLIDATE_H
+
+#include <stddef.h>
+
+#include "common/err.h"
+#include "consolidate/rules.h"
+
+struct cp_consolidate_opts {
+    const char *db_path;    /* database file (required) */
+    const char *data_dir;   /* reference data copied in first (cp_db_sync_ref);
+                               NULL: use the ref_* tables already in the database */
+    const char *rules_path; /* NULL: <data_dir>/regles.csv */
+    const char *rules_text; /* the rules themselves, overriding rules_path (tests) */
+};
+
+/* Findings of one région (code "" for signatories without one). */
+struct cp_region_count {
+    char code[8];
+    char name[64];
+    unsigned long n[CP_SEV_COUNT];
+};
+
+struct cp_consolidate_stats {
+    unsigned rules;                    /* rule lines evaluated */
+    struct cp_rule_problem *problems;  /* rule lines skipped (owned) */
+    size_t nproblems;
+    size_t problems_dropped;           /* problems past the cap, not kept */
+    unsigned long findings;            /* findings now recorded */
+    unsigned long by_severity[CP_SEV_COUNT];
+    unsigned long added, changed, removed; /* findings compared with the last run */
+    unsigned long excluded;            /* values left out of the aggregates */
+    unsigned long aggregates;          /* agregat rows now recorded */
+    unsigned long agg_added, agg_changed, agg_removed;
+    unsigned long explanations_lapsed; /* explanations dropped by a changed value */
+    unsigned long states_changed;      /* etat:* fingerprints written or removed */
+    struct cp_region_count *regions;   /* owned; by région code */
+    size_t nregions;
+};
+
+/*
+ * Runs the stage. Returns 0 when the run was committed (rule lines that
+ * could not be used are listed in stats->problems; the other rules ran),
+ * or -1 with err set (exit status in err->exit_status: CP_EX_CONFIG for
+ * unusable reference data or rules file, CP_EX_IOERR / CP_EX_TEMPFAIL for
+ * the database). stats may be NULL; otherwise the caller releases it with
+ * cp_consolidate_stats_release.
+ */
+int cp_consolidate_run(const struct cp_consolidate_opts *o, struct cp_consolidate_stats *stats,
+                       struct cp_err *err);
+void cp_consolidate_stats_release(struct cp_consolidate_stats *stats);
+
+#endif

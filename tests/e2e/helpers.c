@@ -1,0 +1,195 @@
+/* Helpers shared by the end-to-end tests (see helpers.h). */
+#include "tests/e2e/helpers.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ingest/ingest.h"
+
+const char *t_srcdir(void)
+{
+    const char *s = getenv("CALPAE_SRCDIR");
+    return s && *s ? s : ".";
+}
+
+const char *t_src(const char *rel)
+{
+    static char buf[4096];
+    snprintf(buf, sizeof buf, "%s/%s", t_srcdir(), rel);
+    return buf;
+}
+
+char *t_tmpdir(void)
+{
+    char *d = strdup("/tmp/calpae-test-XXXXXX");
+    if (!d || !mkdtemp(d)) {
+        free(d);
+        return NULL;
+    }
+    return d;
+}
+
+void t_rmtree(const char *dir)
+{
+    char cmd[4200];
+    if (!dir || strncmp(dir, "/tmp/calpae-", 12) != 0)
+        return;
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+}
+
+/* Splits one line on ';' with RFC 4180 quotes. */
+static char **split(const char *line, size_t *n)
+{
+    char **v = NULL;
+    size_t cap = 0;
+    const char *p = line;
+
+    *n = 0;
+    for (;;) {
+        char *f = malloc(strlen(line) + 1);
+        size_t k = 0;
+        if (*p == '"') {
+            p++;
+            while (*p) {
+                if (*p == '"' && p[1] == '"') {
+                    f[k++] = '"';
+                    p += 2;
+                } else if (*p == '"') {
+                    p++;
+                    break;
+                } else {
+                    f[k++] = *p++;
+                }
+            }
+        }
+        while (*p && *p != ';' && *p != '\n' && *p != '\r')
+            f[k++] = *p++;
+        f[k] = '\0';
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 8;
+            v = realloc(v, cap * sizeof *v);
+        }
+        v[(*n)++] = f;
+        if (*p != ';')
+            break;
+        p++;
+    }
+    return v;
+}
+
+int t_csv_load(struct t_csv *c, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char line[8192];
+    size_t cap = 0;
+
+    memset(c, 0, sizeof *c);
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof line, f)) {
+        size_t n;
+        char **v;
+        if (line[0] == '\n' || line[0] == '\r')
+            continue;
+        v = split(line, &n);
+        if (!c->header) {
+            c->header = v;
+            c->nheader = n;
+            continue;
+        }
+        if (c->nrows == cap) {
+            cap = cap ? cap * 2 : 64;
+            c->rows = realloc(c->rows, cap * sizeof *c->rows);
+            c->nfields = realloc(c->nfields, cap * sizeof *c->nfields);
+        }
+        c->rows[c->nrows] = v;
+        c->nfields[c->nrows] = n;
+        c->nrows++;
+    }
+    fclose(f);
+    return 0;
+}
+
+void t_csv_free(struct t_csv *c)
+{
+    for (size_t i = 0; i < c->nrows; i++) {
+        for (size_t j = 0; j < c->nfields[i]; j++)
+            free(c->rows[i][j]);
+        free(c->rows[i]);
+    }
+    for (size_t j = 0; j < c->nheader; j++)
+        free(c->header[j]);
+    free(c->header);
+    free(c->rows);
+    free(c->nfields);
+    memset(c, 0, sizeof *c);
+}
+
+int t_csv_col(const struct t_csv *c, const char *name)
+{
+    for (size_t j = 0; j < c->nheader; j++)
+        if (strcmp(c->header[j], name) == 0)
+            return (int)j;
+    return -1;
+}
+
+int t_ingest_sample(const char *db_path, const char *qdir)
+{
+    return t_ingest(db_path, qdir, t_src("data/sample"));
+}
+
+int t_ingest(const char *db_path, const char *qdir, const char *path)
+{
+    char *paths[1];
+    struct cp_ingest_opts o = {0};
+    struct cp_err err;
+    FILE *devnull = fopen("/dev/null", "w");
+    int rc;
+
+    paths[0] = strdup(path);
+    o.db_path = db_path;
+    o.data_dir = strdup(t_src("data"));
+    o.quarantine_dir = qdir;
+    o.paths = paths;
+    o.npaths = 1;
+    o.out = devnull;
+    rc = cp_ingest_run(&o, NULL, &err);
+    if (rc != 0 && rc != 65)
+        fprintf(stderr, "ingest failed (%d): %s\n", rc, err.msg);
+    fclose(devnull);
+    free(paths[0]);
+    free((char *)o.data_dir);
+    return rc;
+}
+
+long long t_sql_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st;
+    long long v = 0;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        fprintf(stderr, "SQL error: %s in %s\n", sqlite3_errmsg(db), sql);
+        return -1;
+    }
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+char *t_sql_text(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st;
+    char *v = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        fprintf(stderr, "SQL error: %s in %s\n", sqlite3_errmsg(db), sql);
+        return NULL;
+    }
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+        v = strdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return v;
+}
