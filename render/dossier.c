@@ -522,10 +522,15 @@ static int charts_section(struct cp_pdf *d, const struct dctx *x, struct cp_err 
         return 0;
     }
     cp_pdf_para(d,
-                "Pour chaque indicateur principal (taux, moyennes, populations de référence "
-                "des taux) : la valeur par signataire avec la valeur régionale, l'évolution "
-                "de la valeur régionale et le réalisé par rapport aux cibles. Les mêmes "
-                "graphiques sont dans le dossier graphiques/ (PDF, SVG, PNG).",
+                x->m->national
+                    ? "Pour chaque indicateur principal (taux, moyennes, populations de "
+                      "référence des taux) : la valeur par région avec la valeur nationale et "
+                      "l'évolution de la valeur nationale. Les mêmes graphiques sont dans le "
+                      "dossier graphiques/ (PDF, SVG, PNG)."
+                    : "Pour chaque indicateur principal (taux, moyennes, populations de "
+                      "référence des taux) : la valeur par signataire avec la valeur régionale, "
+                      "l'évolution de la valeur régionale et le réalisé par rapport aux cibles. "
+                      "Les mêmes graphiques sont dans le dossier graphiques/ (PDF, SVG, PNG).",
                 8.5, CP_PDF_GREY, 0);
     for (size_t k = 0; k < c->n; k++) {
         const struct cp_chart *ch = &c->v[k];
