@@ -9,6 +9,7 @@
 #define CALPAE_RENDER_H
 
 #include <sqlite3.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #include "common/err.h"
@@ -22,6 +23,12 @@ struct cp_render_opts {
     int force;              /* render even when nothing changed */
     int quiet;
     FILE *out;              /* progress lines (NULL: stdout) */
+    /* Called before each (zone, period), index from 1 to total. May be NULL. */
+    void (*on_job)(void *ctx, const char *zone, const char *period, size_t index,
+                   size_t total);
+    void *on_job_ctx;
+    size_t *rendered;       /* when not NULL: how many zones were rendered */
+    size_t *unchanged;      /* when not NULL: how many were left untouched */
 };
 
 /* Runs the stage; returns an enum cp_exit status, err set on failure. */

@@ -30,3 +30,6 @@ fi
 echo
 echo "Base : $db"
 echo "Rapports : $out/"
+for d in "$out"/*/*/dossier.pdf; do
+    [ -f "$d" ] && echo "Dossier : $d"
+done

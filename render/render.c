@@ -1,0 +1,402 @@
+/*
+ * The render stage's run (see render.h): which régions and periods to
+ * render, one gnuplot process for the whole run, and a fingerprint per
+ * région so that a run with nothing new rewrites nothing.
+ */
+#include "render/render.h"
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/afile.h"
+#include "common/buf.h"
+#include "common/db.h"
+#include "common/hash.h"
+#include "common/period.h"
+#include "render/charts.h"
+#include "render/dossier.h"
+#include "render/retour.h"
+
+/* Bump when the outputs' layout changes, so every dossier is redone. */
+#define RENDER_VERSION "calpae-render 3"
+
+struct job_spec {
+    char zone[8];
+    char name[96];
+    char period[CP_PERIOD_STRLEN];
+};
+
+static void say(const struct cp_render_opts *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void say(const struct cp_render_opts *o, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (o->quiet)
+        return;
+    va_start(ap, fmt);
+    vfprintf(o->out ? o->out : stdout, fmt, ap);
+    va_end(ap);
+}
+
+static int parse_period(const char *s, struct cp_period *p)
+{
+    return cp_period_parse(s, strlen(s), p);
+}
+
+/* The latest period with aggregates for a zone (a year sorts after its
+ * halves), or "" when none. */
+static int latest_period(sqlite3 *db, const char *zone, int national, char *out,
+                         struct cp_err *err)
+{
+    sqlite3_stmt *st;
+    struct cp_period best = {0, 0}, p;
+    int have = 0;
+
+    out[0] = '\0';
+    if (cp_db_prepare(db,
+                      national ? "SELECT DISTINCT periode FROM agregat WHERE niveau = 'national'"
+                               : "SELECT DISTINCT periode FROM agregat WHERE niveau = 'region'"
+                                 " AND zone = ?1",
+                      &st, err) < 0)
+        return -1;
+    if (!national)
+        sqlite3_bind_text(st, 1, zone, -1, SQLITE_STATIC);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *s = (const char *)sqlite3_column_text(st, 0);
+        if (s && parse_period(s, &p) == 0 && (!have || cp_period_cmp(&p, &best) > 0)) {
+            best = p;
+            have = 1;
+        }
+    }
+    sqlite3_finalize(st);
+    if (have)
+        cp_period_str(&best, out);
+    return 0;
+}
+
+static int list_jobs(sqlite3 *db, const struct cp_render_opts *o, struct job_spec **out,
+                     size_t *n, struct cp_err *err)
+{
+    sqlite3_stmt *st;
+    struct job_spec *v = NULL;
+    size_t cap = 0;
+    int rc = 0;
+
+    *out = NULL;
+    *n = 0;
+    if (o->national) {
+        v = calloc(1, sizeof *v);
+        if (!v)
+            return cp_err_set(err, CP_EX_SOFTWARE, "memory", NULL, "mémoire insuffisante");
+        strcpy(v->zone, "FR");
+        strcpy(v->name, "France");
+        *out = v;
+        *n = 1;
+    } else {
+        if (cp_db_prepare(db,
+                          "SELECT r.code, r.nom FROM ref_region r WHERE (?1 IS NULL OR r.code = ?1)"
+                          " AND EXISTS (SELECT 1 FROM agregat a WHERE a.niveau = 'region'"
+                          " AND a.zone = r.code) ORDER BY r.code",
+                          &st, err) < 0)
+            return -1;
+        if (o->region)
+            sqlite3_bind_text(st, 1, o->region, -1, SQLITE_STATIC);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            if (*n == cap) {
+                struct job_spec *nv;
+                cap = cap ? cap * 2 : 32;
+                nv = realloc(v, cap * sizeof *nv);
+                if (!nv) {
+                    sqlite3_finalize(st);
+                    free(v);
+                    return cp_err_set(err, CP_EX_SOFTWARE, "memory", NULL,
+                                      "mémoire insuffisante");
+                }
+                v = nv;
+            }
+            memset(&v[*n], 0, sizeof v[*n]);
+            snprintf(v[*n].zone, sizeof v[*n].zone, "%s", sqlite3_column_text(st, 0));
+            snprintf(v[*n].name, sizeof v[*n].name, "%s", sqlite3_column_text(st, 1));
+            (*n)++;
+        }
+        sqlite3_finalize(st);
+        *out = v;
+        if (o->region && *n == 0)
+            return cp_err_set(err, CP_EX_NOINPUT, "no_data", o->region,
+                              "aucun agrégat pour la région « %s » : vérifiez le code INSEE de "
+                              "la région et lancez calpae-consolidate",
+                              o->region);
+    }
+    for (size_t i = 0; i < *n && rc == 0; i++) {
+        if (o->period) {
+            struct cp_period p;
+            if (parse_period(o->period, &p) < 0)
+                return cp_err_set(err, CP_EX_USAGE, "bad_period", o->period,
+                                  "période « %s » non reconnue (attendu 2022, 2022-S1…)",
+                                  o->period);
+            cp_period_str(&p, v[i].period);
+        } else {
+            rc = latest_period(db, v[i].zone, o->national, v[i].period, err);
+        }
+    }
+    return rc;
+}
+
+/*
+ * What the outputs of a zone depend on: the consolidated fingerprints of
+ * every period of the zone (time series and previous periods show them
+ * all), the rejections of its signatories (feedback reports) and the
+ * render version.
+ */
+static int fingerprint(sqlite3 *db, const struct job_spec *j, int national, char *hex,
+                       struct cp_err *err)
+{
+    sqlite3_stmt *st;
+    struct cp_sha256 h;
+    char pattern[32];
+
+    if (cp_sha256_init(&h) < 0)
+        return cp_err_set(err, CP_EX_SOFTWARE, "internal", NULL, "SHA-256 indisponible");
+    cp_sha256_update(&h, RENDER_VERSION, strlen(RENDER_VERSION));
+    cp_sha256_update(&h, j->period, strlen(j->period));
+    snprintf(pattern, sizeof pattern, "etat:%s:%%", national ? "FR" : j->zone);
+    if (cp_db_prepare(db, "SELECT cle, valeur FROM meta WHERE cle LIKE ?1 ORDER BY cle", &st,
+                      err) < 0)
+        goto fail;
+    sqlite3_bind_text(st, 1, pattern, -1, SQLITE_STATIC);
+    while (sqlite3_step(st) == SQLITE_ROW)
+        for (int c = 0; c < 2; c++)
+            cp_sha256_update(&h, sqlite3_column_text(st, c),
+                             (size_t)sqlite3_column_bytes(st, c) + 1);
+    sqlite3_finalize(st);
+    if (!national) {
+        if (cp_db_prepare(db,
+                          "SELECT group_concat(r.id) FROM rejet r JOIN fichier f ON"
+                          " f.id = r.fichier_id WHERE r.signataire IS NULL OR r.signataire IN"
+                          " (SELECT code FROM ref_signataire WHERE region = ?1)",
+                          &st, err) < 0)
+            goto fail;
+        sqlite3_bind_text(st, 1, j->zone, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+            cp_sha256_update(&h, sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+        sqlite3_finalize(st);
+    }
+    return cp_sha256_final(&h, hex);
+fail:
+    cp_sha256_release(&h);
+    return -1;
+}
+
+static int rendered_before(sqlite3 *db, const char *zone, const char *period, const char *hex)
+{
+    sqlite3_stmt *st;
+    int same = 0;
+
+    if (sqlite3_prepare_v2(db, "SELECT empreinte FROM rendu WHERE zone = ?1 AND periode = ?2",
+                           -1, &st, NULL) != SQLITE_OK)
+        return 0;
+    sqlite3_bind_text(st, 1, zone, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, period, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        same = strcmp((const char *)sqlite3_column_text(st, 0), hex) == 0;
+    sqlite3_finalize(st);
+    return same;
+}
+
+static int remember(sqlite3 *db, const char *zone, const char *period, const char *hex,
+                    struct cp_err *err)
+{
+    sqlite3_stmt *st;
+    char now[20];
+    int rc = 0;
+
+    cp_db_now(now);
+    if (cp_db_prepare(db,
+                      "INSERT INTO rendu(zone, periode, empreinte, rendu_le) VALUES(?1,?2,?3,?4)"
+                      " ON CONFLICT(zone, periode) DO UPDATE SET empreinte = excluded.empreinte,"
+                      " rendu_le = excluded.rendu_le",
+                      &st, err) < 0)
+        return -1;
+    sqlite3_bind_text(st, 1, zone, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, period, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, hex, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = cp_db_fail(db, err, "mémorisation du rendu");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Latest reception time of the files in force for the zone and period. */
+static void data_date(sqlite3 *db, const struct job_spec *j, int national, char *out)
+{
+    sqlite3_stmt *st;
+
+    out[0] = '\0';
+    if (sqlite3_prepare_v2(db,
+                           "SELECT max(vc.recu_le) FROM valeurs_courantes vc JOIN ref_signataire s"
+                           " ON s.code = vc.signataire WHERE vc.periode = ?1"
+                           " AND (?2 IS NULL OR s.region = ?2)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return;
+    sqlite3_bind_text(st, 1, j->period, -1, SQLITE_STATIC);
+    if (!national)
+        sqlite3_bind_text(st, 2, j->zone, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+        snprintf(out, 20, "%s", sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+}
+
+/* Feedback reports for every signatory of the zone with something to say:
+ * values in force for the period, findings or rejections. */
+static int feedback(const struct cp_render_job *job, struct cp_err *err)
+{
+    sqlite3_stmt *st;
+    char path[PATH_MAX];
+    int rc = 0;
+
+    if (cp_db_prepare(job->db,
+                      "SELECT s.code FROM ref_signataire s WHERE s.region = ?1 AND ("
+                      " EXISTS (SELECT 1 FROM valeurs_courantes v WHERE v.signataire = s.code"
+                      "   AND v.periode = ?2)"
+                      " OR EXISTS (SELECT 1 FROM constat c WHERE c.signataire = s.code"
+                      "   AND c.periode = ?2)"
+                      " OR EXISTS (SELECT 1 FROM rejet r WHERE r.signataire = s.code"
+                      "   AND r.periode = ?2)) ORDER BY s.code",
+                      &st, err) < 0)
+        return -1;
+    sqlite3_bind_text(st, 1, job->zone, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, job->period, -1, SQLITE_STATIC);
+    while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+        const char *sig = (const char *)sqlite3_column_text(st, 0);
+
+        if (snprintf(path, sizeof path, "%s/retours/%s.xlsx", job->dir, sig) >= (int)sizeof path)
+            rc = cp_err_set(err, CP_EX_CANTCREAT, "io", job->dir, "chemin trop long");
+        else
+            rc = cp_render_feedback_xlsx(job, sig, path, err);
+        if (rc == 0) {
+            snprintf(path, sizeof path, "%s/retours/%s.pdf", job->dir, sig);
+            rc = cp_render_feedback_pdf(job, sig, path, err);
+        }
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int render_job(sqlite3 *db, const struct cp_render_opts *o, struct cp_plot **plot,
+                      const struct job_spec *j, const char *hex, char *dossier,
+                      struct cp_err *err)
+{
+    struct cp_render_job job;
+    struct cp_charts charts = {0};
+    char dir[PATH_MAX], date[20], now[20];
+    const char *out = o->out_dir ? o->out_dir : "reports";
+    int rc = -1;
+
+    if (snprintf(dir, sizeof dir, "%s/%s/%s", out, o->national ? "national" : j->zone,
+                 j->period) >= (int)sizeof dir)
+        return cp_err_set(err, CP_EX_CANTCREAT, "io", out, "chemin de sortie trop long");
+    if (cp_mkdirs(dir, err) < 0)
+        return -1;
+    data_date(db, j, o->national, date);
+    cp_db_now(now);
+    job = (struct cp_render_job){db, o->national ? "FR" : j->zone, j->name, j->period,
+                                 o->national, dir, date, now};
+    if (!*plot && cp_plot_open(plot, err) < 0)
+        return -1;
+    if (cp_plot_job(*plot, &job, &charts, err) < 0 || cp_render_dossier(&job, &charts, err) < 0 ||
+        cp_render_workbook(&job, err) < 0 || cp_render_csv(&job, err) < 0)
+        goto out;
+    if (!o->national && feedback(&job, err) < 0)
+        goto out;
+    if (remember(db, job.zone, j->period, hex, err) < 0)
+        goto out;
+    if (snprintf(dossier, PATH_MAX, "%s/dossier.pdf", dir) >= PATH_MAX)
+        dossier[0] = '\0';
+    rc = 0;
+out:
+    cp_charts_release(&charts);
+    if (rc < 0)
+        cp_err_prefix(err, "%s %s : ", job.zone, j->period);
+    return rc;
+}
+
+int cp_render_run(const struct cp_render_opts *o, struct cp_err *err)
+{
+    sqlite3 *db = NULL;
+    struct job_spec *jobs = NULL;
+    struct cp_plot *plot = NULL;
+    size_t n = 0, done = 0, same = 0;
+    char dossier[PATH_MAX] = "";
+    int status = CP_EX_OK;
+
+    if (cp_db_open(&db, o->db_path, 0, err) < 0) {
+        status = err->exit_status ? err->exit_status : CP_EX_IOERR;
+        goto out;
+    }
+    if (list_jobs(db, o, &jobs, &n, err) < 0) {
+        status = err->exit_status ? err->exit_status : CP_EX_IOERR;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char hex[CP_SHA256_HEX], path[PATH_MAX];
+        struct stat sb;
+        const char *outdir = o->out_dir ? o->out_dir : "reports";
+
+        if (o->on_job)
+            o->on_job(o->on_job_ctx, jobs[i].zone, jobs[i].period, i + 1, n);
+        if (!jobs[i].period[0]) {
+            say(o, "vide       %s %s : aucun agrégat\n", jobs[i].zone, jobs[i].name);
+            continue;
+        }
+        if (fingerprint(db, &jobs[i], o->national, hex, err) < 0) {
+            status = CP_EX_IOERR;
+            goto out;
+        }
+        if (snprintf(path, sizeof path, "%s/%s/%s/dossier.pdf", outdir,
+                     o->national ? "national" : jobs[i].zone, jobs[i].period) >= (int)sizeof path)
+            path[0] = '\0';
+        if (!o->force && path[0] && stat(path, &sb) == 0 &&
+            rendered_before(db, o->national ? "FR" : jobs[i].zone, jobs[i].period, hex)) {
+            same++;
+            say(o, "inchangé   %s %s\n", path, jobs[i].name);
+            continue;
+        }
+        if (render_job(db, o, &plot, &jobs[i], hex, dossier, err) < 0) {
+            status = err->exit_status ? err->exit_status : CP_EX_CANTCREAT;
+            goto out;
+        }
+        done++;
+        say(o, "rendu      %s (%s, %s)\n", dossier, jobs[i].name, jobs[i].period);
+    }
+    if (plot) {
+        struct cp_plot *p = plot;
+        plot = NULL;
+        if (cp_plot_close(p, err) < 0) {
+            status = err->exit_status ? err->exit_status : CP_EX_SOFTWARE;
+            goto out;
+        }
+    }
+    if (o->rendered)
+        *o->rendered = done;
+    if (o->unchanged)
+        *o->unchanged = same;
+out:
+    if (plot) {
+        struct cp_err ignored;
+        cp_plot_close(plot, &ignored);
+    }
+    free(jobs);
+    if (db) {
+        struct cp_err cerr;
+        if (cp_db_close(db, &cerr) < 0 && status == CP_EX_OK) {
+            *err = cerr;
+            status = CP_EX_IOERR;
+        }
+    }
+    return status;
+}

@@ -1,0 +1,27 @@
+/*
+ * retours/<signataire>.pdf: the feedback report (retour de contrôle) to one
+ * signatory for one period: the files it sent, the values refused at
+ * reception and the coherence findings on its figures, each pointing at
+ * its own file and cell, with what to correct.
+ */
+#ifndef CALPAE_RENDER_RETOUR_H
+#define CALPAE_RENDER_RETOUR_H
+
+#include "common/err.h"
+#include "render/render.h"
+
+/*
+ * Writes the report of signatory sig (a code, "31D") for job's period to
+ * path, atomically. Files of the signatory: those holding its values for
+ * the period, those with a rejection naming it for the period (or for no
+ * period), and files nobody could be named for (unreadable...) whose name
+ * holds its code ("09D") or "CD" + département ("CD09") and the period
+ * ("2021S1", "2021-S1"; a year alone) — shown as attributed by name.
+ * Rejections shown: those naming it, and those naming no signatory in a
+ * file that holds only its figures. Returns 0, or -1 with err (unknown
+ * signatory: CP_EX_USAGE; database; output).
+ */
+int cp_render_feedback_pdf(const struct cp_render_job *job, const char *sig, const char *path,
+                           struct cp_err *err);
+
+#endif

@@ -1,0 +1,350 @@
+/* Tests for render/charts.c: gnuplot SVG, librsvg PDF and PNG, safety. */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/afile.h"
+#include "render/charts.h"
+#include "rpdf_fixture.h"
+
+static int count_files(const char *dir, const char *ext)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+
+    if (!d)
+        return -1;
+    while ((e = readdir(d))) {
+        const char *dot = strrchr(e->d_name, '.');
+        if (e->d_name[0] != '.' && dot && strcmp(dot, ext) == 0)
+            n++;
+    }
+    closedir(d);
+    return n;
+}
+
+static const struct cp_chart *find_chart(const struct cp_charts *c, const char *name)
+{
+    for (size_t k = 0; k < c->n; k++)
+        if (strcmp(c->v[k].name, name) == 0)
+            return &c->v[k];
+    return NULL;
+}
+
+static void assert_valid_files(const struct cp_chart *ch)
+{
+    char *svg = rf_slurp(ch->svg);
+    int w = 0, h = 0;
+
+    cr_assert_not_null(svg, "%s missing", ch->svg);
+    cr_assert(strstr(svg, "<svg") != NULL, "%s is not SVG", ch->svg);
+    cr_assert(strstr(svg, "</svg>") != NULL, "%s is truncated", ch->svg);
+    free(svg);
+    cr_assert(rf_starts_with(ch->pdf, "%PDF-", 5), "%s is not a PDF", ch->pdf);
+    cr_assert(rf_starts_with(ch->png, "\x89PNG\r\n\x1a\n", 8), "%s is not a PNG", ch->png);
+    cr_assert(rf_png_valid(ch->png, &w, &h), "%s is not a complete PNG", ch->png);
+    cr_assert_eq(w, 1600);
+    cr_assert_eq(h, 900);
+    cr_assert_gt(ch->width, 100);
+    cr_assert_gt(ch->height, 100);
+}
+
+Test(charts, draws_every_main_indicator_as_svg_pdf_png)
+{
+    struct rf f;
+    struct cp_charts c;
+    struct cp_err err;
+    char gdir[300];
+
+    rf_setup(&f, NULL, 0);
+    cr_assert_eq(cp_render_charts(&f.job, &c, &err), 0, "%s", err.msg);
+    /* 7 main indicators (2 rates, their 2 denominators, an average, and the
+     * two axes without a rate) x (bars + series), plus 5 with targets. */
+    cr_assert_eq(c.n, 19, "charts: %zu", c.n);
+    for (size_t k = 0; k < c.n; k++)
+        assert_valid_files(&c.v[k]);
+    cr_assert_not_null(find_chart(&c, "RSA_TX_ORIENT_1M-signataires"));
+    cr_assert_not_null(find_chart(&c, "RSA_TX_ORIENT_1M-evolution"));
+    cr_assert_not_null(find_chart(&c, "RSA_TX_ORIENT_1M-cibles"));
+    cr_assert_not_null(find_chart(&c, "MARAUDES_FAMILLES-signataires"));
+    cr_assert_null(find_chart(&c, "ASE_ACCOMP-signataires"), "not a main indicator");
+    cr_assert_null(find_chart(&c, "ASE_MAJEURS-cibles"), "no target, no chart");
+    snprintf(gdir, sizeof gdir, "%s/graphiques", f.out);
+    cr_assert_eq(count_files(gdir, ".svg"), 19);
+    cr_assert_eq(count_files(gdir, ".pdf"), 19);
+    cr_assert_eq(count_files(gdir, ".png"), 19);
+    cp_charts_release(&c);
+    rf_teardown(&f);
+}
+
+Test(charts, french_numbers_and_labels_in_the_svg)
+{
+    struct rf f;
+    struct cp_charts c;
+    struct cp_err err;
+    const struct cp_chart *ch;
+    char *svg;
+
+    rf_setup(&f, NULL, 0);
+    cr_assert_eq(cp_render_charts(&f.job, &c, &err), 0, "%s", err.msg);
+
+    ch = find_chart(&c, "RSA_NOUV_ENTRANTS-signataires");
+    cr_assert_not_null(ch);
+    svg = rf_slurp(ch->svg);
+    /* Axis ticks and the bar labels group thousands with U+202F. */
+    cr_assert(strstr(svg, ">1\xE2\x80\xAF" "282<") != NULL, "value label of Ariège");
+    cr_assert(strstr(svg, ">3\xE2\x80\xAF" "000<") != NULL, "an axis tick");
+    cr_assert(strstr(svg, "Haute-Garonne") != NULL);
+    cr_assert(strstr(svg, "Moyenne régionale par signataire") != NULL);
+    cr_assert(strstr(svg, "Nouveaux entrants au RSA soumis aux droits et devoirs — 1er "
+                          "semestre 2022") != NULL, "title from the data file");
+    cr_assert(strstr(svg, "Lozère") == NULL, "48D sent nothing for 2022-S1");
+    free(svg);
+
+    ch = find_chart(&c, "RSA_TX_ORIENT_1M-signataires");
+    svg = rf_slurp(ch->svg);
+    cr_assert(strstr(svg, "\xC2\xA0%<") != NULL, "percent ticks");
+    cr_assert(strstr(svg, "Valeur régionale (départements) : ") != NULL);
+    cr_assert(strstr(svg, "112,0\xC2\xA0%") != NULL, "the excluded value is shown");
+    cr_assert(strstr(svg, "Valeur exclue des agrégats") != NULL, "and explained");
+    free(svg);
+
+    ch = find_chart(&c, "RSA_TX_ORIENT_1M-evolution");
+    svg = rf_slurp(ch->svg);
+    cr_assert(strstr(svg, ">2021-S1<") && strstr(svg, ">2022-S1<"), "periods on the x axis");
+    cr_assert(strstr(svg, ">2022-S2<") == NULL, "no period after the job's");
+    cr_assert(strstr(svg, "(12/13)") != NULL, "partial point shows its coverage");
+    free(svg);
+    cp_charts_release(&c);
+    rf_teardown(&f);
+}
+
+/* The text of an SVG's <text> elements, XML escapes kept, joined by
+ * spaces (gnuplot writes each line of a label as its own element). */
+static char *svg_text(const char *svg)
+{
+    size_t n = strlen(svg);
+    char *out = calloc(n + 1, 1), *o = out;
+
+    for (const char *p = strstr(svg, "<text"); p; p = strstr(p, "<text")) {
+        const char *gt = strchr(p, '>'), *end = gt ? strstr(gt, "</text>") : NULL;
+        if (!end)
+            break;
+        if (o > out)
+            *o++ = ' ';
+        memcpy(o, gt + 1, (size_t)(end - gt - 1));
+        o += end - gt - 1;
+        p = end;
+    }
+    *o = '\0';
+    return out;
+}
+
+Test(charts, hostile_text_is_never_executed)
+{
+    struct rf f;
+    struct cp_charts c;
+    struct cp_err err;
+    char marker[64], evil[512], expect[768], name[256];
+    const struct cp_chart *ch;
+    char *svg, *text;
+
+    snprintf(marker, sizeof marker, "/tmp/pwned-%ld", (long)getpid());
+    unlink(marker);
+    snprintf(evil, sizeof evil,
+             "Ari`touch %s` $(touch %s) system(\"touch %s\") 'q' \"dq\"\n@x_y^{z} & <b>\\n "
+             "\\0042 \\",
+             marker, marker, marker);
+    rf_setup(&f, evil, 0);
+    cr_assert_eq(cp_render_charts(&f.job, &c, &err), 0, "%s", err.msg);
+    cr_assert_neq(access(marker, F_OK), 0, "a command from the data was executed");
+
+    /* The chart is drawn and carries the text as text, XML-escaped. */
+    ch = find_chart(&c, "RSA_TX_ORIENT_1M-signataires");
+    cr_assert_not_null(ch);
+    assert_valid_files(ch);
+    svg = rf_slurp(ch->svg);
+    text = svg_text(svg);
+    snprintf(expect, sizeof expect,
+             "Taux d'orientation en moins d'un mois Ari`touch %s` $(touch %s) "
+             "system(\"touch %s\") 'q' \"dq\" @x_y^{z} &amp; &lt;b>\\n \\0042 \\ — 1er "
+             "semestre 2022",
+             marker, marker, marker);
+    cr_assert(strstr(text, expect) != NULL, "key title from columnheader, wrapped:\n%s", text);
+    /* Under the bar, the name is cut to 40 characters. */
+    snprintf(name, sizeof name, "Ari`touch %s` $(touch %s", marker, marker);
+    name[39] = '\0';
+    cr_assert(strstr(text, name) != NULL, "the name under the bar: %s", name);
+    cr_assert(strstr(text, "Valeur par signataire") != NULL, "the plot was not pushed away");
+    cr_assert(strstr(text, "112,0") != NULL, "every bar label is there");
+    free(text);
+    free(svg);
+    cp_charts_release(&c);
+    rf_teardown(&f);
+    cr_assert_neq(access(marker, F_OK), 0);
+}
+
+Test(charts, one_gnuplot_process_serves_several_jobs)
+{
+    struct rf f;
+    struct cp_plot *p;
+    struct cp_charts a, b, c;
+    struct cp_err err;
+    struct cp_render_job nat;
+    char natdir[300];
+
+    rf_setup(&f, NULL, 0);
+    cr_assert_eq(cp_plot_open(&p, &err), 0, "%s", err.msg);
+    cr_assert_eq(cp_plot_job(p, &f.job, &a, &err), 0, "%s", err.msg);
+    nat = f.job;
+    nat.national = 1;
+    nat.zone = "FR";
+    nat.zone_name = "France";
+    snprintf(natdir, sizeof natdir, "%s/reports/national/2022-S1", f.dir);
+    nat.dir = natdir;
+    cr_assert_eq(cp_plot_job(p, &nat, &b, &err), 0, "%s", err.msg);
+    cr_assert_eq(cp_plot_job(p, &f.job, &c, &err), 0, "%s", err.msg);
+    cr_assert_eq(cp_plot_close(p, &err), 0, "%s", err.msg);
+    cr_assert_eq(a.n, c.n);
+    for (size_t k = 0; k < b.n; k++)
+        assert_valid_files(&b.v[k]);
+    cp_charts_release(&a);
+    cp_charts_release(&b);
+    cp_charts_release(&c);
+    rf_teardown(&f);
+}
+
+Test(charts, national_compares_regions)
+{
+    struct rf f;
+    struct cp_charts c;
+    struct cp_err err;
+    const struct cp_chart *ch;
+    char *svg;
+
+    rf_setup(&f, NULL, 1);
+    cr_assert_eq(cp_render_charts(&f.job, &c, &err), 0, "%s", err.msg);
+    ch = find_chart(&c, "RSA_TX_ORIENT_1M-regions");
+    cr_assert_not_null(ch);
+    assert_valid_files(ch);
+    svg = rf_slurp(ch->svg);
+    cr_assert(strstr(svg, "Occitanie") && strstr(svg, "Île-de-France"));
+    cr_assert(strstr(svg, "Valeur nationale (départements)") != NULL);
+    cr_assert(strstr(svg, "Auvergne") == NULL, "a région without data has no bar");
+    free(svg);
+    cr_assert_not_null(find_chart(&c, "RSA_TX_ORIENT_1M-evolution"));
+    cr_assert_null(find_chart(&c, "RSA_TX_ORIENT_1M-cibles"), "no targets at national level");
+    cp_charts_release(&c);
+    rf_teardown(&f);
+}
+
+Test(charts, stale_chart_files_are_removed)
+{
+    struct rf f;
+    struct cp_charts c;
+    struct cp_err err;
+    char path[400], keep[400];
+    FILE *fp;
+
+    rf_setup(&f, NULL, 0);
+    snprintf(path, sizeof path, "%s/graphiques/OLD_CODE-signataires.svg", f.out);
+    snprintf(keep, sizeof keep, "%s/graphiques/notes.txt", f.out);
+    snprintf(keep, sizeof keep, "%s/graphiques", f.out);
+    cr_assert_eq(cp_mkdirs(keep, &err), 0);
+    snprintf(keep, sizeof keep, "%s/graphiques/notes.txt", f.out);
+    fp = fopen(path, "w");
+    fputs("<svg/>", fp);
+    fclose(fp);
+    fp = fopen(keep, "w");
+    fclose(fp);
+    cr_assert_eq(cp_render_charts(&f.job, &c, &err), 0, "%s", err.msg);
+    cr_assert_neq(access(path, F_OK), 0, "stale chart removed");
+    cr_assert_eq(access(keep, F_OK), 0, "other files kept");
+    cp_charts_release(&c);
+    rf_teardown(&f);
+}
+
+Test(charts, unsafe_indicator_code_is_refused)
+{
+    struct rf f;
+    struct cp_charts c;
+    struct cp_err err;
+
+    rf_setup(&f, NULL, 0);
+    cr_assert_eq(sqlite3_exec(f.db,
+                              "UPDATE ref_indicateur SET code = 'MAR/../x' WHERE code = "
+                              "'MARAUDES_FAMILLES';"
+                              "UPDATE agregat SET indicateur = 'MAR/../x' WHERE indicateur = "
+                              "'MARAUDES_FAMILLES';",
+                              NULL, NULL, NULL),
+                 SQLITE_OK);
+    cr_assert_eq(cp_render_charts(&f.job, &c, &err), -1);
+    cr_assert_str_eq(err.code, "bad_code");
+    cp_charts_release(&c);
+    rf_teardown(&f);
+}
+
+Test(charts, missing_gnuplot_is_a_configuration_error)
+{
+    struct cp_plot *p;
+    struct cp_err err;
+
+    setenv("PATH", "/nonexistent", 1);
+    cr_assert_eq(cp_plot_open(&p, &err), -1);
+    cr_assert_eq(err.exit_status, CP_EX_CONFIG);
+    cr_assert(strstr(err.msg, "gnuplot") != NULL);
+}
+
+/* The pid of our gnuplot child, from /proc (the only child of this test). */
+static pid_t gnuplot_child(void)
+{
+    char path[64], buf[256];
+    FILE *fp;
+    long pid = 0;
+
+    snprintf(path, sizeof path, "/proc/%ld/task/%ld/children", (long)getpid(), (long)getpid());
+    fp = fopen(path, "r");
+    if (!fp)
+        return 0;
+    if (fgets(buf, sizeof buf, fp))
+        pid = strtol(buf, NULL, 10);
+    fclose(fp);
+    if (pid > 0) {
+        snprintf(path, sizeof path, "/proc/%ld/comm", pid);
+        fp = fopen(path, "r");
+        if (!fp || !fgets(buf, sizeof buf, fp) || strncmp(buf, "gnuplot", 7) != 0)
+            pid = 0;
+        if (fp)
+            fclose(fp);
+    }
+    return (pid_t)pid;
+}
+
+Test(charts, a_dead_gnuplot_fails_cleanly)
+{
+    struct rf f;
+    struct cp_plot *p;
+    struct cp_charts c;
+    struct cp_err err;
+    pid_t pid;
+
+    rf_setup(&f, NULL, 0);
+    cr_assert_eq(cp_plot_open(&p, &err), 0, "%s", err.msg);
+    pid = gnuplot_child();
+    cr_assert_gt(pid, 0, "gnuplot runs as our child");
+    cr_assert_eq(kill(pid, SIGKILL), 0);
+    cr_assert_eq(cp_plot_job(p, &f.job, &c, &err), -1);
+    cr_assert(strstr(err.msg, "gnuplot") != NULL, "%s", err.msg);
+    cp_charts_release(&c);
+    cr_assert_eq(cp_plot_job(p, &f.job, &c, &err), -1, "refused once gnuplot is gone");
+    cp_charts_release(&c);
+    cr_assert_eq(cp_plot_close(p, &err), -1);
+    cr_assert(strstr(err.msg, "signal 9") != NULL, "%s", err.msg);
+    rf_teardown(&f);
+}
