@@ -12,6 +12,8 @@
 .DEFAULT_GOAL := all
 .SUFFIXES:
 .DELETE_ON_ERROR:
+# Keep intermediate objects (main.o) so that a second make does nothing.
+.SECONDARY:
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -118,9 +120,12 @@ $(TEST_BIN): $(TEST_SRC:%.c=build/san/%.o) $(STAGE_LIBS_SAN)
 # Tests find the tree, the data and the sanitized executables through these.
 TEST_ENV := CALPAE_SRCDIR=$(CURDIR) CALPAE_BINDIR=$(CURDIR)/build/san/bin \
             ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+            LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
             UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 check: $(TEST_BIN) $(SAN_BINS) all
+	@echo "  TEST    pipeline under LeakSanitizer"
+	$(Q)sh tests/cases/pipeline-leaks.sh $(CURDIR)/build/san/bin
 	@echo "  TEST    $(TEST_BIN)"
 	$(Q)$(TEST_ENV) $(TEST_BIN) $(CHECK_ARGS)
 

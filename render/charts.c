@@ -66,18 +66,6 @@ static long colour(const char *hex)
     return strtol(hex + 1, NULL, 16);
 }
 
-/*
- * Under LeakSanitizer (make check): fontconfig, which pango and librsvg
- * use, keeps its caches for the life of the process and pango 1.50's
- * font-loading thread drops some of them; neither is ours to free. Only
- * allocations made inside libfontconfig are ignored.
- */
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void)
-{
-    return "leak:libfontconfig.so\n";
-}
-
 /* ---- text and numbers in data files -------------------------------- */
 
 /* Length of the valid UTF-8 sequence at p, 0 when invalid. */
