@@ -58,6 +58,16 @@ $(DEPS_STAMP): scripts/deps.sh
 	$(Q)sh scripts/deps.sh
 	$(Q)touch $@
 
+# The data folder is compiled into common/ref.c (CALPAE_DATADIR): rebuild it
+# when PREFIX changes, so that `make install PREFIX=…` installs binaries that
+# find their installed data files.
+PREFIX_STAMP := build/.prefix
+$(PREFIX_STAMP): FORCE
+	@mkdir -p build
+	@if [ "$$(cat $@ 2>/dev/null)" != "$(DATADIR)" ]; then echo "$(DATADIR)" > $@; fi
+build/rel/common/ref.o build/san/common/ref.o: $(PREFIX_STAMP)
+FORCE:
+
 # --- object rules, one tree per flavour ---------------------------------------
 build/rel/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
@@ -165,6 +175,6 @@ install: all
 clean:
 	rm -rf build bin
 
-.PHONY: all run check bench fuzz install clean
+.PHONY: all run check bench fuzz install clean FORCE
 
 -include $(shell find build -name '*.d' 2>/dev/null)
