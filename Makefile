@@ -1,6 +1,7 @@
 # calpae — one non-recursive Makefile.
 #
-#   make            build bin/calpae-ingest, bin/calpae-consolidate, bin/calpae-render
+#   make            build bin/calpae-ingest, bin/calpae-consolidate, bin/calpae-render,
+#                   bin/calpae-nightly
 #   make run        whole pipeline on data/sample/, reports in reports/
 #   make check      every test, built with AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench      benchmarks (bench/)
@@ -47,7 +48,7 @@ SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
              -fno-sanitize-recover=undefined
 LDFLAGS_EXTRA := -Wl,--as-needed
 
-STAGES  := ingest consolidate render
+STAGES  := ingest consolidate render nightly
 COMMON_SRC := $(sort $(wildcard common/*.c))
 STAGE_SRC   = $(sort $(filter-out $(1)/main.c,$(wildcard $(1)/*.c)))
 TEST_SRC   := $(sort $(wildcard tests/unit/*.c tests/e2e/*.c))
@@ -58,6 +59,16 @@ $(DEPS_STAMP): scripts/deps.sh
 	$(Q)mkdir -p build
 	$(Q)sh scripts/deps.sh
 	$(Q)touch $@
+
+# The data folder is compiled into common/ref.c (CALPAE_DATADIR): rebuild it
+# when PREFIX changes, so that `make install PREFIX=…` installs binaries that
+# find their installed data files.
+PREFIX_STAMP := build/.prefix
+$(PREFIX_STAMP): FORCE
+	@mkdir -p build
+	@if [ "$$(cat $@ 2>/dev/null)" != "$(DATADIR)" ]; then echo "$(DATADIR)" > $@; fi
+build/rel/common/ref.o build/san/common/ref.o: $(PREFIX_STAMP)
+FORCE:
 
 # --- object rules, one tree per flavour ---------------------------------------
 build/rel/%.o: %.c | $(DEPS_STAMP)
@@ -101,11 +112,21 @@ build/san/bin/calpae-%: build/san/%/main.o build/san/lib%.a build/san/libcommon.
 	@$(if $(Q),echo "  LD-SAN  $@")
 	$(Q)$(CC) $(SAN_FLAGS) $(LDFLAGS_EXTRA) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
 
-bin/calpae-nightly: scripts/calpae-nightly
+# The nightly job runs the three stages in-process.
+NIGHTLY_LIBS = $(foreach s,nightly ingest consolidate render,build/$(1)/lib$(s).a) build/$(1)/libcommon.a
+bin/calpae-nightly: build/rel/nightly/main.o $(call NIGHTLY_LIBS,rel)
 	@mkdir -p bin
-	$(Q)install -m 755 $< $@
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(REL_FLAGS) $(LDFLAGS_EXTRA) -o $@ $< -Wl,--start-group $(call NIGHTLY_LIBS,rel) \
+	    -Wl,--end-group $(PKG_LIBS) $(LDFLAGS)
 
-all: $(BINS) $(if $(wildcard scripts/calpae-nightly),bin/calpae-nightly)
+build/san/bin/calpae-nightly: build/san/nightly/main.o $(call NIGHTLY_LIBS,san)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD-SAN  $@")
+	$(Q)$(CC) $(SAN_FLAGS) $(LDFLAGS_EXTRA) -o $@ $< -Wl,--start-group $(call NIGHTLY_LIBS,san) \
+	    -Wl,--end-group $(PKG_LIBS) $(LDFLAGS)
+
+all: $(BINS)
 
 # --- tests -------------------------------------------------------------------
 STAGE_LIBS_SAN := $(STAGES:%=build/san/lib%.a) build/san/libcommon.a
@@ -146,15 +167,19 @@ fuzz: | $(DEPS_STAMP)
 	$(Q)sh tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 # --- installation ---------------------------------------------------------------
+# The binaries find the data files through CALPAE_DATADIR = $(DATADIR), so
+# build and install with the same PREFIX.
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR) $(DESTDIR)$(MANDIR)/man1
-	install -m 755 $(wildcard bin/calpae-*) $(DESTDIR)$(BINDIR)/
+	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)/
 	install -m 644 $(wildcard data/*.csv) $(DESTDIR)$(DATADIR)/
 	install -m 644 $(wildcard man/*.1) $(DESTDIR)$(MANDIR)/man1/
+	sed 's|@BINDIR@|$(BINDIR)|g' scripts/calpae.cron > $(DESTDIR)$(DATADIR)/calpae.cron
+	chmod 644 $(DESTDIR)$(DATADIR)/calpae.cron
 
 clean:
 	rm -rf build bin
 
-.PHONY: all run check bench fuzz install clean
+.PHONY: all run check bench fuzz install clean FORCE
 
 -include $(shell find build -name '*.d' 2>/dev/null)

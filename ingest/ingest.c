@@ -674,7 +674,8 @@ int cp_ingest_run(const struct cp_ingest_opts *o, struct cp_ingest_stats *stats,
             goto out;
         }
     }
-    qsort(files.v, files.n, sizeof *files.v, entry_cmp);
+    if (files.n) /* qsort(NULL, 0, …) is undefined */
+        qsort(files.v, files.n, sizeof *files.v, entry_cmp);
 
     if (cp_ref_load(&r.ref, o->data_dir ? o->data_dir : cp_ref_default_datadir(), err) < 0) {
         status = CP_EX_CONFIG;

@@ -1,0 +1,409 @@
+/*
+ * The nightly job over the three stages: a lock so that two runs never
+ * overlap, ingest of the inbox with each file archived after its commit,
+ * consolidate only when its inputs changed, render (which skips unchanged
+ * régions itself).
+ */
+#include "nightly/nightly.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/afile.h"
+#include "common/db.h"
+#include "common/hash.h"
+#include "common/progress.h"
+#include "common/ref.h"
+#include "consolidate/consolidate.h"
+#include "render/render.h"
+
+#define FP_KEY "nightly_empreinte_consolidation"
+
+/* What the on_file callback needs; it cannot return an error, so the first
+ * one is kept here and reported after ingest. */
+struct archiver {
+    struct cp_nightly_stats *st;
+    struct cp_progress bar;
+    FILE *progress;
+    struct cp_err err;
+    int failed;
+};
+
+void cp_nightly_beside(const char *path, const char *leaf, char *out, size_t n)
+{
+    const char *slash = strrchr(path, '/');
+
+    if (slash)
+        snprintf(out, n, "%.*s/%s", (int)(slash - path), path, leaf);
+    else
+        snprintf(out, n, "%s", leaf);
+}
+
+static int copy_file(const char *from, const char *to, struct cp_err *err)
+{
+    char buf[65536];
+    int in = -1, out = -1, rc = -1;
+    ssize_t r;
+
+    in = open(from, O_RDONLY | O_CLOEXEC);
+    if (in < 0)
+        goto fail;
+    out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (out < 0)
+        goto fail;
+    while ((r = read(in, buf, sizeof buf)) > 0) {
+        for (ssize_t off = 0; off < r;) {
+            ssize_t w = write(out, buf + off, (size_t)(r - off));
+
+            if (w < 0)
+                goto fail;
+            off += w;
+        }
+    }
+    if (r < 0 || fsync(out) < 0)
+        goto fail;
+    rc = close(out);
+    out = -1;
+    if (rc < 0)
+        goto fail;
+    rc = 0;
+    goto out;
+fail:
+    cp_err_set(err, CP_EX_CANTCREAT, "archive", to, "impossible de copier « %s » vers « %s » : %s",
+               from, to, strerror(errno));
+    if (out >= 0)
+        unlink(to);
+    rc = -1;
+out:
+    if (in >= 0)
+        close(in);
+    if (out >= 0)
+        close(out);
+    return rc;
+}
+
+/* Moves path into dir without overwriting: "nom.csv", then "nom-1.csv"… */
+static int archive_one(const char *path, const char *dir, struct cp_err *err)
+{
+    const char *slash = strrchr(path, '/');
+    const char *name = slash ? slash + 1 : path;
+    const char *dot = strrchr(name, '.');
+    int stem = dot && dot != name ? (int)(dot - name) : (int)strlen(name);
+    char dest[4096];
+    struct stat sb;
+
+    if (cp_mkdirs(dir, err) < 0)
+        return -1;
+    for (unsigned k = 0;; k++) {
+        int n = k ? snprintf(dest, sizeof dest, "%s/%.*s-%u%s", dir, stem, name, k, name + stem)
+                  : snprintf(dest, sizeof dest, "%s/%s", dir, name);
+
+        if (n < 0 || (size_t)n >= sizeof dest)
+            return cp_err_set(err, CP_EX_CANTCREAT, "archive", path, "chemin d'archive trop long");
+        if (lstat(dest, &sb) < 0 && errno == ENOENT)
+            break;
+        if (k > 10000)
+            return cp_err_set(err, CP_EX_CANTCREAT, "archive", dest,
+                              "trop de fichiers du même nom dans « %s »", dir);
+    }
+    if (rename(path, dest) == 0)
+        return 0;
+    if (errno != EXDEV)
+        return cp_err_set(err, CP_EX_CANTCREAT, "archive", path,
+                          "impossible de déplacer « %s » vers « %s » : %s", path, dest,
+                          strerror(errno));
+    /* The archive is on another file system: copy, then remove. */
+    if (copy_file(path, dest, err) < 0)
+        return -1;
+    if (unlink(path) < 0)
+        return cp_err_set(err, CP_EX_CANTCREAT, "archive", path,
+                          "fichier archivé mais impossible de le retirer de la boîte « %s » : %s",
+                          path, strerror(errno));
+    return 0;
+}
+
+static void on_file(void *ctx, const char *path, const char *outcome, size_t index, size_t total)
+{
+    struct archiver *a = ctx;
+    const char *slash = strrchr(path, '/');
+
+    if (index == 1)
+        cp_progress_start(&a->bar, a->progress, "fichiers", total);
+    cp_progress_step(&a->bar, index, slash ? slash + 1 : path);
+    if (a->failed)
+        return;
+    /* Unreadable: ingest already copied it, with its report, to quarantine. */
+    if (strcmp(outcome, "quarantaine") == 0) {
+        if (unlink(path) < 0 && errno != ENOENT) {
+            cp_err_set(&a->err, CP_EX_CANTCREAT, "archive", path,
+                       "impossible de retirer « %s » de la boîte de réception : %s", path,
+                       strerror(errno));
+            a->failed = 1;
+            return;
+        }
+        a->st->removed++;
+        return;
+    }
+    if (archive_one(path, a->st->archive_day, &a->err) < 0) {
+        a->failed = 1;
+        return;
+    }
+    a->st->archived++;
+}
+
+static void on_job(void *ctx, const char *zone, const char *period, size_t i, size_t n)
+{
+    struct archiver *a = ctx;
+    char what[32];
+
+    snprintf(what, sizeof what, "%s %s", zone, period);
+    if (i == 1)
+        cp_progress_start(&a->bar, a->progress, "régions", n);
+    cp_progress_step(&a->bar, i, what);
+}
+
+static int hash_file_into(struct cp_sha256 *h, const char *dir, const char *name)
+{
+    char path[4096], hex[CP_SHA256_HEX];
+    unsigned long long size = 0;
+    struct cp_err ignored;
+
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (cp_sha256_file(path, hex, &size, &ignored) < 0)
+        snprintf(hex, sizeof hex, "absent");
+    return cp_sha256_update(h, name, strlen(name)) < 0 || cp_sha256_update(h, hex, strlen(hex)) < 0
+               ? -1 : 0;
+}
+
+/* The fingerprint of what consolidate reads (see nightly.h). */
+static int consolidate_inputs(sqlite3 *db, const char *data_dir, char out[CP_SHA256_HEX],
+                              struct cp_err *err)
+{
+    static const char *const files[] = {"catalog.csv",     "signataires.csv", "regions.csv",
+                                        "departements.csv", "alias.csv",      "recentralisation.csv",
+                                        "regles.csv"};
+    static const char sql[] =
+        "SELECT (SELECT coalesce(max(id), 0) || '/' || count(*) FROM fichier) || ';' ||"
+        " (SELECT coalesce(group_concat(id || ':' || cle || ':' || valeurs, ','), '')"
+        "  FROM explication) || ';' || (SELECT count(*) FROM explication_valeur)";
+    struct cp_sha256 h;
+    sqlite3_stmt *q = NULL;
+    int rc = -1;
+
+    if (cp_sha256_init(&h) < 0)
+        return cp_err_set(err, CP_EX_SOFTWARE, "hash", NULL, "empreinte impossible");
+    if (cp_sha256_update(&h, CALPAE_VERSION, strlen(CALPAE_VERSION)) < 0)
+        goto out;
+    if (cp_db_prepare(db, sql, &q, err) < 0)
+        goto out;
+    if (sqlite3_step(q) != SQLITE_ROW) {
+        cp_db_fail(db, err, "empreinte des entrées de la consolidation");
+        goto out;
+    }
+    {
+        const unsigned char *t = sqlite3_column_text(q, 0);
+
+        if (t && cp_sha256_update(&h, t, strlen((const char *)t)) < 0)
+            goto out;
+    }
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++)
+        if (hash_file_into(&h, data_dir, files[i]) < 0)
+            goto out;
+    if (cp_sha256_final(&h, out) < 0)
+        goto out;
+    rc = 0;
+out:
+    sqlite3_finalize(q);
+    cp_sha256_release(&h);
+    if (rc < 0 && !err->msg[0])
+        cp_err_set(err, CP_EX_SOFTWARE, "hash", NULL, "empreinte impossible");
+    return rc;
+}
+
+/* Reads the current and stored fingerprints; *same = 1 when equal. */
+static int check_inputs(const char *db_path, const char *data_dir, char fp[CP_SHA256_HEX],
+                        int *same, struct cp_err *err)
+{
+    sqlite3 *db = NULL;
+    char *stored = NULL;
+    int rc = -1;
+
+    if (cp_db_open(&db, db_path, 0, err) < 0)
+        return -1;
+    if (consolidate_inputs(db, data_dir, fp, err) < 0)
+        goto out;
+    stored = cp_db_meta_get(db, FP_KEY);
+    *same = stored && strcmp(stored, fp) == 0;
+    rc = 0;
+out:
+    free(stored);
+    if (cp_db_close(db, rc < 0 ? NULL : err) < 0)
+        rc = -1;
+    return rc;
+}
+
+static int store_fingerprint(const char *db_path, const char *fp, struct cp_err *err)
+{
+    sqlite3 *db = NULL;
+    int rc;
+
+    if (cp_db_open(&db, db_path, 0, err) < 0)
+        return -1;
+    rc = cp_db_meta_set(db, FP_KEY, fp, err);
+    if (cp_db_close(db, rc < 0 ? NULL : err) < 0)
+        rc = -1;
+    return rc;
+}
+
+static int take_lock(const char *db_path, int *fd, struct cp_err *err)
+{
+    char path[4096];
+
+    if ((size_t)snprintf(path, sizeof path, "%s.lock", db_path) >= sizeof path)
+        return cp_err_set(err, CP_EX_USAGE, "usage", db_path, "chemin de base trop long");
+    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (*fd < 0)
+        return cp_err_set(err, CP_EX_CANTCREAT, "lock", path,
+                          "impossible de créer le verrou « %s » : %s", path, strerror(errno));
+    if (flock(*fd, LOCK_EX | LOCK_NB) < 0) {
+        int e = errno;
+
+        close(*fd);
+        *fd = -1;
+        if (e == EWOULDBLOCK)
+            return cp_err_set(err, CP_EX_TEMPFAIL, "locked", path,
+                              "une autre exécution de calpae-nightly est en cours (verrou « %s ») ;"
+                              " réessayez plus tard",
+                              path);
+        return cp_err_set(err, CP_EX_IOERR, "lock", path, "verrou « %s » impossible : %s", path,
+                          strerror(e));
+    }
+    return 0;
+}
+
+int cp_nightly_run(const struct cp_nightly_opts *o, struct cp_nightly_stats *stats,
+                   struct cp_err *err)
+{
+    struct cp_nightly_stats local;
+    struct cp_nightly_stats *st = stats ? stats : &local;
+    struct archiver a;
+    struct cp_ingest_opts io = {0};
+    struct cp_render_opts ro = {0};
+    char archive[4000], day[20], fp[CP_SHA256_HEX];
+    const char *inbox, *data_dir;
+    char *paths[1];
+    FILE *devnull = NULL, *log;
+    int lock = -1, status, same = 0;
+
+    memset(st, 0, sizeof *st);
+    memset(&a, 0, sizeof a);
+    if (!o || !o->db_path)
+        return cp_err_set(err, CP_EX_USAGE, "usage", NULL, "base de données non indiquée");
+    if (take_lock(o->db_path, &lock, err) < 0)
+        return err->exit_status;
+
+    inbox = o->inbox ? o->inbox : getenv("CALPAE_INBOX");
+    if (!inbox || !*inbox)
+        inbox = "inbox";
+    data_dir = o->data_dir ? o->data_dir : cp_ref_default_datadir();
+    log = o->log;
+    if (!log) {
+        devnull = fopen("/dev/null", "we");
+        if (!devnull) {
+            cp_err_set(err, CP_EX_IOERR, "io", "/dev/null", "/dev/null illisible");
+            status = CP_EX_IOERR;
+            goto out;
+        }
+        log = devnull;
+    }
+    if (o->archive_dir)
+        snprintf(archive, sizeof archive, "%s", o->archive_dir);
+    else
+        cp_nightly_beside(o->db_path, "archive", archive, sizeof archive);
+    cp_db_now(day);
+    day[10] = '\0';
+    snprintf(st->archive_day, sizeof st->archive_day, "%.3990s/%s", archive, day);
+
+    /* Ingest: each file is archived by on_file once its transaction is committed. */
+    a.st = st;
+    a.progress = o->progress;
+    paths[0] = (char *)inbox;
+    io.db_path = o->db_path;
+    io.data_dir = data_dir;
+    io.quarantine_dir = o->quarantine_dir;
+    io.paths = paths;
+    io.npaths = 1;
+    io.out = log;
+    io.on_file = on_file;
+    io.on_file_ctx = &a;
+    status = cp_ingest_run(&io, &st->ingest, err);
+    cp_progress_end(&a.bar);
+    if (status != CP_EX_OK && status != CP_EX_DATAERR) {
+        cp_err_prefix(err, "lecture de la boîte « %s » : ", inbox);
+        goto out;
+    }
+    if (a.failed) {
+        *err = a.err;
+        status = err->exit_status;
+        goto out;
+    }
+
+    /* Consolidate, unless nothing it reads has changed. */
+    if (check_inputs(o->db_path, data_dir, fp, &same, err) < 0) {
+        status = err->exit_status ? err->exit_status : CP_EX_IOERR;
+        goto out;
+    }
+    if (!same) {
+        struct cp_consolidate_opts co = {o->db_path, data_dir, NULL, NULL};
+        struct cp_consolidate_stats cs;
+
+        if (cp_consolidate_run(&co, &cs, err) < 0) {
+            cp_consolidate_stats_release(&cs);
+            cp_err_prefix(err, "consolidation : ");
+            status = err->exit_status ? err->exit_status : CP_EX_IOERR;
+            goto out;
+        }
+        st->consolidated = 1;
+        st->findings = cs.findings;
+        st->rule_problems = cs.nproblems + cs.problems_dropped;
+        fprintf(log, "consolidation : %u règles, %lu constats (%lu ajoutés, %lu modifiés, "
+                     "%lu retirés), %lu agrégats, %lu valeurs écartées\n",
+                cs.rules, cs.findings, cs.added, cs.changed, cs.removed, cs.aggregates,
+                cs.excluded);
+        for (size_t i = 0; i < cs.nproblems; i++)
+            fprintf(log, "règle écartée : %s\n", cs.problems[i].msg);
+        cp_consolidate_stats_release(&cs);
+        if (store_fingerprint(o->db_path, fp, err) < 0) {
+            status = err->exit_status ? err->exit_status : CP_EX_IOERR;
+            goto out;
+        }
+    } else {
+        fprintf(log, "consolidation : entrées inchangées, non relancée\n");
+    }
+
+    /* Render: unchanged régions are left untouched by the stage itself. */
+    ro.db_path = o->db_path;
+    ro.out_dir = o->out_dir ? o->out_dir : "reports";
+    ro.out = log;
+    ro.on_job = on_job;
+    ro.on_job_ctx = &a;
+    ro.rendered = &st->rendered;
+    ro.unchanged = &st->unchanged;
+    status = cp_render_run(&ro, err);
+    cp_progress_end(&a.bar);
+    if (status != CP_EX_OK) {
+        cp_err_prefix(err, "rendu : ");
+        goto out;
+    }
+out:
+    if (devnull)
+        fclose(devnull);
+    if (lock >= 0)
+        close(lock); /* releases the flock */
+    return status;
+}
