@@ -66,6 +66,8 @@ static const char *const schema_v1[] = {
     "  brut TEXT,\n"                      /* the cell's text as sent */
     "  emplacement TEXT NOT NULL);\n"     /* Feuille!D14 or L14C3 */,
     "CREATE INDEX valeur_fichier ON valeur(fichier_id);\n",
+    /* History of a key, and render's per-signatory queries. */
+    "CREATE INDEX valeur_cle ON valeur(signataire, periode, indicateur);\n",
     /* The value in force for each key: the latest received accepted file
      * wins; rang = recu_le || '|' || nom orders files. */
     "CREATE TABLE courant(\n"
@@ -136,6 +138,7 @@ static const char *const schema_v1[] = {
     "  partiel INTEGER NOT NULL,\n"       /* 1 when couverts < attendus */
     "  derive INTEGER NOT NULL DEFAULT 0,\n" /* 1: a year derived from S1 + S2 */
     "  PRIMARY KEY(niveau, zone, groupe, periode, indicateur)) WITHOUT ROWID;\n",
+    "CREATE INDEX agregat_periode ON agregat(periode, niveau, zone);\n",
     "CREATE TABLE contribution(\n"        /* which signatory gave what to an aggregate */
     "  niveau TEXT NOT NULL, zone TEXT NOT NULL, groupe TEXT NOT NULL,\n"
     "  periode TEXT NOT NULL, indicateur TEXT NOT NULL, signataire TEXT NOT NULL,\n"
