@@ -135,6 +135,9 @@ static const char *const schema_v1[] = {
     "  part_couverte REAL,\n"             /* ratio: share of the denominator covered */
     "  partiel INTEGER NOT NULL,\n"       /* 1 when couverts < attendus */
     "  derive INTEGER NOT NULL DEFAULT 0,\n" /* 1: a year derived from S1 + S2 */
+    /* National from roll-ups (calpae-consolidate --national): régions
+     * received / régions; NULL when computed from signatories. */
+    "  regions_couvertes INTEGER, regions_attendues INTEGER,\n"
     "  PRIMARY KEY(niveau, zone, groupe, periode, indicateur)) WITHOUT ROWID;\n",
     "CREATE TABLE contribution(\n"        /* which signatory gave what to an aggregate */
     "  niveau TEXT NOT NULL, zone TEXT NOT NULL, groupe TEXT NOT NULL,\n"
@@ -209,7 +212,8 @@ static const char *const schema_v1[] = {
     "  FROM constat c;\n",
     "CREATE VIEW agregats AS\n"
     "  SELECT niveau, zone, groupe, periode, indicateur, valeur, numerateur,\n"
-    "         denominateur, couverts, attendus, partiel, part_couverte, derive\n"
+    "         denominateur, couverts, attendus, partiel, part_couverte, derive,\n"
+    "         regions_couvertes, regions_attendues\n"
     "  FROM agregat;\n",
     /* The roll-up in force per région and period: the latest received. */
     "CREATE VIEW rollups_courants AS\n"

@@ -368,3 +368,62 @@ Test(rollup, with_bom_accepted_and_newer_replaces_older)
     free(bom);
     free(s);
 }
+
+/* The national tier: national aggregates from the roll-up equal those
+ * computed directly from the signatories' data, for every nature (the
+ * sample inbox holds Occitanie only, so the nation is that région). */
+Test(rollup, national_from_rollups_equals_direct)
+{
+    size_t n;
+    char *s = slurp(rollup, &n), dbp[900], sql[1400];
+    const char *natures[] = {"flux", "stock", "ratio", "moyenne"};
+    unsigned long rows = 0;
+    struct cp_err err;
+    sqlite3 *db;
+
+    cr_assert_eq(ingest_new("nat", s, n, dbp, sizeof dbp), 0);
+    cr_assert_eq(cp_consolidate_national(dbp, &rows, &err), 0, "%s", err.msg);
+    cr_assert_gt(rows, 0);
+    cr_assert_eq(sqlite3_open(dbp, &db), SQLITE_OK);
+    snprintf(sql, sizeof sql, "ATTACH '%s' AS src", db_path);
+    cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    for (size_t k = 0; k < 4; k++) {
+        long long direct, same;
+
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM src.agregat d JOIN ref_indicateur i ON"
+                 " i.code = d.indicateur WHERE d.niveau = 'national' AND d.zone = 'FR'"
+                 " AND d.periode = '2022-S1' AND i.nature = '%s'",
+                 natures[k]);
+        direct = t_sql_int(db, sql);
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM src.agregat d JOIN ref_indicateur i ON"
+                 " i.code = d.indicateur JOIN agregat a ON a.niveau = 'national'"
+                 " AND a.zone = 'FR' AND a.groupe = d.groupe AND a.periode = d.periode"
+                 " AND a.indicateur = d.indicateur"
+                 " WHERE d.niveau = 'national' AND d.zone = 'FR' AND d.periode = '2022-S1'"
+                 " AND i.nature = '%s' AND a.couverts = d.couverts AND a.derive = d.derive"
+                 " AND abs(a.valeur - d.valeur) <= 1e-9 * abs(d.valeur)"
+                 " AND (d.numerateur IS NULL AND a.numerateur IS NULL"
+                 "  OR abs(a.numerateur - d.numerateur) <= 1e-9 * abs(d.numerateur))"
+                 " AND (d.denominateur IS NULL AND a.denominateur IS NULL"
+                 "  OR abs(a.denominateur - d.denominateur) <= 1e-9 * abs(d.denominateur))",
+                 natures[k]);
+        same = t_sql_int(db, sql);
+        cr_expect_gt(direct, 0, "no national %s aggregate", natures[k]);
+        cr_expect_eq(same, direct, "%s: %lld of %lld national aggregates agree", natures[k],
+                     same, direct);
+    }
+    cr_expect_eq(t_sql_int(db, "SELECT count(*) FROM agregat WHERE niveau = 'national'"),
+                 t_sql_int(db, "SELECT count(*) FROM src.agregat WHERE niveau = 'national'"
+                               " AND periode = '2022-S1'"));
+    /* Coverage in régions: one received out of the 18. */
+    cr_expect_eq(t_sql_int(db, "SELECT count(*) FROM agregat WHERE niveau = 'national'"
+                               " AND (regions_couvertes <> 1 OR regions_attendues <> 18"
+                               " OR partiel <> 1)"),
+                 0);
+    cr_expect_eq(t_sql_int(db, "SELECT count(*) FROM contribution WHERE niveau = 'national'"),
+                 t_sql_int(db, "SELECT count(*) FROM rollup_contribution"));
+    sqlite3_close(db);
+    free(s);
+}
