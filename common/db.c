@@ -137,6 +137,9 @@ static const char *const schema_v1[] = {
     "  part_couverte REAL,\n"             /* ratio: share of the denominator covered */
     "  partiel INTEGER NOT NULL,\n"       /* 1 when couverts < attendus */
     "  derive INTEGER NOT NULL DEFAULT 0,\n" /* 1: a year derived from S1 + S2 */
+    /* National from roll-ups (calpae-consolidate --national): régions
+     * received / régions; NULL when computed from signatories. */
+    "  regions_couvertes INTEGER, regions_attendues INTEGER,\n"
     "  PRIMARY KEY(niveau, zone, groupe, periode, indicateur)) WITHOUT ROWID;\n",
     "CREATE INDEX agregat_periode ON agregat(periode, niveau, zone);\n",
     "CREATE TABLE contribution(\n"        /* which signatory gave what to an aggregate */
@@ -144,6 +147,33 @@ static const char *const schema_v1[] = {
     "  periode TEXT NOT NULL, indicateur TEXT NOT NULL, signataire TEXT NOT NULL,\n"
     "  valeur REAL, numerateur REAL, denominateur REAL, derive INTEGER NOT NULL DEFAULT 0,\n"
     "  PRIMARY KEY(niveau, zone, groupe, periode, indicateur, signataire)) WITHOUT ROWID;\n",
+    /* National tier: the regional roll-ups received (ingest/rollup.c), one
+     * rollup row per accepted file; every file is kept as history and
+     * rang (recu_le|nom, as for courant) picks the one in force. */
+    "CREATE TABLE rollup(\n"
+    "  fichier_id INTEGER PRIMARY KEY REFERENCES fichier(id) ON DELETE CASCADE,\n"
+    "  region TEXT NOT NULL, periode TEXT NOT NULL,\n"
+    "  version_catalogue TEXT NOT NULL, version_logiciel TEXT, genere_le TEXT,\n"
+    "  donnees_du TEXT,\n"
+    "  rang TEXT NOT NULL);\n",
+    "CREATE INDEX rollup_rp ON rollup(region, periode, rang);\n",
+    "CREATE TABLE rollup_agregat(\n"
+    "  fichier_id INTEGER NOT NULL REFERENCES rollup(fichier_id) ON DELETE CASCADE,\n"
+    "  groupe TEXT NOT NULL, indicateur TEXT NOT NULL, nature TEXT NOT NULL,\n"
+    "  valeur REAL, numerateur REAL, denominateur REAL,\n"
+    "  poids REAL,\n"                    /* moyenne: the weight sum (= denominateur) */
+    "  couverts INTEGER NOT NULL, attendus INTEGER NOT NULL, part_couverte REAL,\n"
+    "  derive INTEGER NOT NULL,\n"
+    "  PRIMARY KEY(fichier_id, groupe, indicateur)) WITHOUT ROWID;\n",
+    "CREATE TABLE rollup_contribution(\n"
+    "  fichier_id INTEGER NOT NULL REFERENCES rollup(fichier_id) ON DELETE CASCADE,\n"
+    "  groupe TEXT NOT NULL, indicateur TEXT NOT NULL, signataire TEXT NOT NULL,\n"
+    "  valeur REAL, numerateur REAL, denominateur REAL, derive INTEGER NOT NULL,\n"
+    "  PRIMARY KEY(fichier_id, groupe, indicateur, signataire)) WITHOUT ROWID;\n",
+    "CREATE TABLE rollup_constat(\n"     /* findings summary of the région */
+    "  fichier_id INTEGER NOT NULL REFERENCES rollup(fichier_id) ON DELETE CASCADE,\n"
+    "  regle TEXT NOT NULL, gravite TEXT NOT NULL, nombre INTEGER NOT NULL,\n"
+    "  PRIMARY KEY(fichier_id, regle, gravite)) WITHOUT ROWID;\n",
     /* Render: what was last rendered, to redo only what changed. */
     "CREATE TABLE rendu(\n"
     "  zone TEXT NOT NULL, periode TEXT NOT NULL, empreinte TEXT NOT NULL,\n"
@@ -185,8 +215,16 @@ static const char *const schema_v1[] = {
     "  FROM constat c;\n",
     "CREATE VIEW agregats AS\n"
     "  SELECT niveau, zone, groupe, periode, indicateur, valeur, numerateur,\n"
-    "         denominateur, couverts, attendus, partiel, part_couverte, derive\n"
+    "         denominateur, couverts, attendus, partiel, part_couverte, derive,\n"
+    "         regions_couvertes, regions_attendues\n"
     "  FROM agregat;\n",
+    /* The roll-up in force per région and period: the latest received. */
+    "CREATE VIEW rollups_courants AS\n"
+    "  SELECT r.region, r.periode, r.fichier_id, f.nom AS fichier, f.recu_le,\n"
+    "         r.version_catalogue, r.version_logiciel, r.genere_le, r.donnees_du\n"
+    "  FROM rollup r JOIN fichier f ON f.id = r.fichier_id\n"
+    "  WHERE NOT EXISTS (SELECT 1 FROM rollup o WHERE o.region = r.region\n"
+    "    AND o.periode = r.periode AND o.rang > r.rang);\n",
     NULL,
 };
 

@@ -148,9 +148,10 @@ static const char agg_delete[] =
 static const char agg_update[] =
     "UPDATE agregat SET valeur = n.valeur, numerateur = n.numerateur,"
     " denominateur = n.denominateur, couverts = n.couverts, attendus = n.attendus,"
-    " part_couverte = n.part_couverte, partiel = n.partiel, derive = n.derive"
+    " part_couverte = n.part_couverte, partiel = n.partiel, derive = n.derive,"
+    " regions_couvertes = NULL, regions_attendues = NULL"
     " FROM cp_agg n WHERE " AGG_KEY("n", "agregat")
-    " AND (agregat.valeur IS NOT n.valeur OR agregat.numerateur IS NOT n.numerateur"
+    " AND (agregat.regions_couvertes IS NOT NULL OR agregat.valeur IS NOT n.valeur OR agregat.numerateur IS NOT n.numerateur"
     "  OR agregat.denominateur IS NOT n.denominateur OR agregat.couverts IS NOT n.couverts"
     "  OR agregat.attendus IS NOT n.attendus OR agregat.part_couverte IS NOT n.part_couverte"
     "  OR agregat.partiel IS NOT n.partiel OR agregat.derive IS NOT n.derive)";

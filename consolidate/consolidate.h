@@ -59,4 +59,15 @@ int cp_consolidate_run(const struct cp_consolidate_opts *o, struct cp_consolidat
                        struct cp_err *err);
 void cp_consolidate_stats_release(struct cp_consolidate_stats *stats);
 
+/*
+ * The national tier: replaces the national aggregates and contributions
+ * (niveau 'national', zone 'FR') by those recomputed from the regional
+ * roll-ups in force (view rollups_courants), in one transaction; a
+ * région without a roll-up is simply not covered (regions_couvertes <
+ * regions_attendues, partiel). *rows (may be NULL) receives the number of
+ * national aggregates. 0, or -1 with err set (database).
+ * (consolidate/national.c)
+ */
+int cp_consolidate_national(const char *db_path, unsigned long *rows, struct cp_err *err);
+
 #endif

@@ -20,7 +20,8 @@ static const char usage_text[] =
     "        calpae-consolidate [--db FICHIER] --constats [--region CODE] [--periode PÉRIODE]\n"
     "        calpae-consolidate [--db FICHIER] --expliquer CLÉ --justification TEXTE"
     " [--auteur NOM]\n"
-    "        calpae-consolidate [--db FICHIER] --explications\n";
+    "        calpae-consolidate [--db FICHIER] --explications\n"
+    "        calpae-consolidate [--db FICHIER] --national\n";
 
 static const char help_text[] =
     "\n"
@@ -38,6 +39,8 @@ static const char help_text[] =
     "  --expliquer CLÉ      marque le constat CLÉ (clé ou numéro) comme expliqué ;\n"
     "                       exige --justification, accepte --auteur\n"
     "  --explications       liste les explications et leur état\n"
+    "  --national           calcule les agrégats nationaux à partir des fichiers de\n"
+    "                       remontée régionaux reçus (niveau national)\n"
     "  -h, --help           cette aide\n"
     "  -V, --version        la version\n"
     "\n"
@@ -54,7 +57,7 @@ static const char help_text[] =
 
 enum {
     OPT_DB = 256, OPT_DATA, OPT_REGLES, OPT_CONSTATS, OPT_EXPLIQUER, OPT_JUSTIF, OPT_AUTEUR,
-    OPT_EXPLICATIONS, OPT_REGION, OPT_PERIODE,
+    OPT_EXPLICATIONS, OPT_REGION, OPT_PERIODE, OPT_NATIONAL,
 };
 
 static const char *plural(unsigned long n, const char *one, const char *many)
@@ -160,13 +163,14 @@ int main(int argc, char **argv)
         {"explications", no_argument, NULL, OPT_EXPLICATIONS},
         {"region", required_argument, NULL, OPT_REGION},
         {"periode", required_argument, NULL, OPT_PERIODE},
+        {"national", no_argument, NULL, OPT_NATIONAL},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     const char *db = NULL, *data = NULL, *regles = NULL, *key = NULL, *justif = NULL,
                *author = NULL, *region = NULL, *period = NULL;
-    int quiet = 0, list_findings = 0, list_expl = 0, c, status;
+    int quiet = 0, list_findings = 0, list_expl = 0, national = 0, c, status;
     struct cp_err err;
 
     cp_err_clear(&err);
@@ -184,6 +188,7 @@ int main(int argc, char **argv)
         case OPT_EXPLICATIONS: list_expl = 1; break;
         case OPT_REGION: region = optarg; break;
         case OPT_PERIODE: period = optarg; break;
+        case OPT_NATIONAL: national = 1; break;
         case 'h':
             fputs(usage_text, stdout);
             fputs(help_text, stdout);
@@ -207,7 +212,7 @@ int main(int argc, char **argv)
         fputs(usage_text, stderr);
         return CP_EX_USAGE;
     }
-    if (list_findings + list_expl + (key != NULL) > 1 || ((justif || author) && !key) ||
+    if (list_findings + list_expl + national + (key != NULL) > 1 || ((justif || author) && !key) ||
         ((region || period) && !list_findings)) {
         fprintf(stderr, "calpae-consolidate : options incompatibles\n");
         fputs(usage_text, stderr);
@@ -228,6 +233,16 @@ int main(int argc, char **argv)
             return fail(&err);
         printf("calpae-consolidate : explication n° %lld enregistrée pour le constat « %s »\n",
                id, key);
+        return fflush(stdout) == 0 ? CP_EX_OK : CP_EX_IOERR;
+    }
+    if (national) {
+        unsigned long rows = 0;
+
+        if (cp_consolidate_national(db, &rows, &err) < 0)
+            return fail(&err);
+        printf("calpae-consolidate : %lu agrégat%s nationa%s calculé%s à partir des fichiers de "
+               "remontée régionaux\n",
+               rows, rows > 1 ? "s" : "", rows > 1 ? "ux" : "l", rows > 1 ? "s" : "");
         return fflush(stdout) == 0 ? CP_EX_OK : CP_EX_IOERR;
     }
     if (list_findings || list_expl) {

@@ -23,6 +23,7 @@
 #include "common/ref.h"
 #include "common/text.h"
 #include "ingest/reader.h"
+#include "ingest/rollup.h"
 #include "ingest/store.h"
 #include "ingest/table.h"
 
@@ -301,7 +302,7 @@ static int entry_cmp(const void *a, const void *b)
 
 /* ---- formats ------------------------------------------------------------------- */
 
-enum format { F_CSV, F_XLSX, F_ODS, F_XLS, F_EMPTY, F_BINARY };
+enum format { F_CSV, F_XLSX, F_ODS, F_XLS, F_EMPTY, F_BINARY, F_ROLLUP };
 
 static const char *format_name(enum format f)
 {
@@ -310,6 +311,7 @@ static const char *format_name(enum format f)
     case F_XLSX: return "xlsx";
     case F_ODS: return "ods";
     case F_XLS: return "xls";
+    case F_ROLLUP: return "rollup";
     case F_EMPTY:
     case F_BINARY: break;
     }
@@ -323,7 +325,8 @@ static int ends_with(const char *s, const char *suffix)
 }
 
 /* Looks at the first bytes: a zip is a workbook (ODS when its first entry
- * is "mimetype" or the name says .ods), OLE2 is an old .xls, else text. */
+ * is "mimetype" or the name says .ods), OLE2 is an old .xls, a regional
+ * roll-up opens with its magic header, else text. */
 static enum format sniff(const char *path, const char *name, unsigned long long size)
 {
     unsigned char b[64];
@@ -346,6 +349,8 @@ static enum format sniff(const char *path, const char *name, unsigned long long 
         return F_XLS;
     if (n >= 4 && memcmp(b, "%PDF", 4) == 0)
         return F_BINARY;
+    if (n > 0 && cp_rollup_sniff(b, (size_t)n))
+        return F_ROLLUP;
     return F_CSV;
 }
 
@@ -511,6 +516,7 @@ static int read_submission(struct run *r, enum format f, const struct entry *x,
         return cp_err_set(why, CP_EX_DATAERR, "unsupported_format", "",
                           "format Excel 97-2003 (.xls) non accepté ; enregistrez le fichier "
                           "au format XLSX, ODS ou CSV");
+    case F_ROLLUP: /* read by cp_rollup_ingest */
     case F_EMPTY:
         return cp_err_set(why, CP_EX_DATAERR, "empty_file", "",
                           "fichier vide ; renvoyez le fichier complet");
@@ -519,6 +525,27 @@ static int read_submission(struct run *r, enum format f, const struct entry *x,
     }
     return cp_err_set(why, CP_EX_DATAERR, "unsupported_format", "",
                       "format de fichier non reconnu ; envoyez un fichier CSV, XLSX ou ODS");
+}
+
+#define ROLLUP_FAILED (-1000)
+
+/* A regional roll-up, inside the file's transaction: 0 stored, -1
+ * refused (why set), ROLLUP_FAILED on a database error (err set). */
+static int read_rollup(struct run *r, const struct entry *x, struct cp_read_info *info,
+                       struct cp_err *why, struct cp_err *err)
+{
+    unsigned long stored = 0;
+    int k = cp_rollup_ingest(r->db, &r->ref, cp_store_file_id(r->store), x->path,
+                             r->lim->max_file_bytes, &stored, why, err);
+
+    snprintf(info->encoding, sizeof info->encoding, "UTF-8");
+    info->separator = ';';
+    if (k < 0)
+        return ROLLUP_FAILED;
+    if (k > 0)
+        return -1;
+    cp_store_add_values(r->store, stored);
+    return 0;
 }
 
 static int ingest_one(struct run *r, const struct entry *x, const char **outcome,
@@ -541,7 +568,7 @@ static int ingest_one(struct run *r, const struct entry *x, const char **outcome
         return -1;
     f = sniff(x->path, x->name, size);
     m = (struct cp_file_meta){x->name, x->path, sha, size, x->received, x->date_source,
-                              format_name(f), "signataire"};
+                              format_name(f), f == F_ROLLUP ? "region" : "signataire"};
 
     k = cp_store_known(r->store, &m, &known, err);
     if (k < 0)
@@ -578,18 +605,24 @@ static int ingest_one(struct run *r, const struct entry *x, const char **outcome
         rc = cp_err_set(&why, CP_EX_DATAERR, "too_large", "",
                         "fichier trop volumineux (%llu octets, au plus %llu) ; découpez-le",
                         size, r->lim->max_file_bytes);
+    else if (f == F_ROLLUP)
+        rc = read_rollup(r, x, &info, &why, err);
     else
         rc = read_submission(r, f, x, t, &info, &why);
+    if (rc == ROLLUP_FAILED) {
+        cp_store_abort(r->store);
+        goto fail;
+    }
     if (rc == CP_READ_ABORTED) {
         /* A database write failed inside a callback: operational. */
         *err = *cp_store_error(r->store);
         cp_store_abort(r->store);
         goto fail;
     }
-    if (rc == 0)
+    if (rc == 0 && f != F_ROLLUP)
         rc = cp_table_finish(t, &why);
     if (cp_store_describe(r->store, info.encoding, info.separator,
-                          rc == 0 ? cp_shape_name(cp_table_shape(t)) : NULL,
+                          rc == 0 && f != F_ROLLUP ? cp_shape_name(cp_table_shape(t)) : NULL,
                           cp_table_sheet(t), err) < 0) {
         cp_store_abort(r->store);
         goto fail;
@@ -615,8 +648,12 @@ static int ingest_one(struct run *r, const struct entry *x, const char **outcome
             why.where[0] ? " ; emplacement " : "", why.where, why.code);
     } else if (strcmp(res.status, "accepte") == 0) {
         r->st->accepted++;
-        say(r, "accepté     %s : %lu valeur%s\n", x->name, res.values,
-            res.values > 1 ? "s" : "");
+        if (f == F_ROLLUP)
+            say(r, "accepté     %s : remontée régionale, %lu ligne%s\n", x->name,
+                res.values, res.values > 1 ? "s" : "");
+        else
+            say(r, "accepté     %s : %lu valeur%s\n", x->name, res.values,
+                res.values > 1 ? "s" : "");
     } else if (strcmp(res.status, "accepte_partiel") == 0) {
         r->st->partial++;
         say(r, "accepté     %s : %lu valeur%s, %lu rejet%s (voir la vue rejets)\n", x->name,

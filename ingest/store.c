@@ -453,6 +453,16 @@ fail:
     return -1;
 }
 
+long long cp_store_file_id(const struct cp_store *s)
+{
+    return (long long)s->file_id;
+}
+
+void cp_store_add_values(struct cp_store *s, unsigned long n)
+{
+    s->values += n;
+}
+
 void cp_store_abort(struct cp_store *s)
 {
     cp_db_rollback(s->db);

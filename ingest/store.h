@@ -56,6 +56,12 @@ int cp_store_reject_file(struct cp_store *s, const struct cp_err *why, struct cp
  * commits. res may be NULL. */
 int cp_store_commit(struct cp_store *s, struct cp_file_result *res, struct cp_err *err);
 
+/* The fichier row of the file begun, for writers of other tables (the
+ * roll-up tables, ingest/rollup.h). */
+long long cp_store_file_id(const struct cp_store *s);
+/* Counts n values stored by such a writer, so that commit accepts the file. */
+void cp_store_add_values(struct cp_store *s, unsigned long n);
+
 /* Rolls the file back (interrupted or failed run): as if never read. */
 void cp_store_abort(struct cp_store *s);
 

@@ -309,7 +309,8 @@ static int render_job(sqlite3 *db, const struct cp_render_opts *o, struct cp_plo
     if (!*plot && cp_plot_open(plot, err) < 0)
         return -1;
     if (cp_plot_job(*plot, &job, &charts, err) < 0 || cp_render_dossier(&job, &charts, err) < 0 ||
-        cp_render_workbook(&job, err) < 0 || cp_render_csv(&job, err) < 0)
+        cp_render_workbook(&job, err) < 0 || cp_render_csv(&job, err) < 0 ||
+        cp_render_rollup(&job, err) < 0)
         goto out;
     if (!o->national && feedback(&job, err) < 0)
         goto out;

@@ -52,6 +52,12 @@ int cp_render_workbook(const struct cp_render_job *j, struct cp_err *err);
 /* The tables as CSV: UTF-8 with BOM, ';', decimal comma, formula-like text
  * neutralised. (render/csvout.c) */
 int cp_render_csv(const struct cp_render_job *j, struct cp_err *err);
+/* rollup-<région>-<période>.csv: the région's aggregates with numerators,
+ * denominators, weights and coverage, each signatory's contribution, a
+ * findings summary and a SHA-256 checksum line, for the national tier
+ * (README, "Regional roll-up"). Nothing for the national level; an
+ * unchanged file is left untouched. (render/rollup.c) */
+int cp_render_rollup(const struct cp_render_job *j, struct cp_err *err);
 /* retours/<sig>.xlsx: one signatory's findings and rejections, each
  * pointing at its own file and cell, with what to correct.
  * (render/feedback.c) */
