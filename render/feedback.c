@@ -26,7 +26,7 @@
 
 enum {
     FB_KIND, FB_SEVERITY, FB_CODE, FB_PERIOD, FB_INDS, FB_LABELS, FB_FILE, FB_RECEIVED, FB_CELL,
-    FB_RAW, FB_MESSAGE, FB_TODO, FB_EXPLAIN, FB_NCOLS
+    FB_RAW, FB_MESSAGE, FB_ACTION, FB_EXPLAIN, FB_NCOLS
 };
 
 static const char *const fb_head[FB_NCOLS] = {
@@ -289,7 +289,7 @@ static void spaced_commas(struct cp_rtable *t, size_t row, size_t col)
     cp_buf_release(&b);
 }
 
-static const char *todo_for(const char *gravite)
+static const char *action_for(const char *gravite)
 {
     switch (cp_rmark_of(gravite)) {
     case CP_RMARK_BLOCK:
@@ -374,7 +374,7 @@ static int add_rejections(struct fb *f, struct cp_rtable *t, const char *since,
         cp_rtable_text(t, row, FB_CELL, (const char *)sqlite3_column_text(st, 2));
         cp_rtable_text(t, row, FB_RAW, (const char *)sqlite3_column_text(st, 4));
         cp_rtable_text(t, row, FB_MESSAGE, (const char *)sqlite3_column_text(st, 5));
-        cp_rtable_text(t, row, FB_TODO,
+        cp_rtable_text(t, row, FB_ACTION,
                        whole ? "Corrigez le fichier et renvoyez-le : aucune de ses valeurs n'a "
                                "été prise en compte."
                              : "Corrigez la cellule indiquée et renvoyez le fichier : cette "
@@ -436,7 +436,7 @@ static int add_findings(struct fb *f, struct cp_rtable *t, struct cp_err *err)
         cp_rtable_text(t, row, FB_CELL, (const char *)sqlite3_column_text(st, 8));
         cp_rtable_text(t, row, FB_RAW, raw && *raw ? raw : vals);
         cp_rtable_text(t, row, FB_MESSAGE, (const char *)sqlite3_column_text(st, 5));
-        cp_rtable_text(t, row, FB_TODO, todo_for(gravite));
+        cp_rtable_text(t, row, FB_ACTION, action_for(gravite));
         cp_rtable_text(t, row, FB_EXPLAIN, (const char *)sqlite3_column_text(st, 6));
         free(labels);
         free(vals);
