@@ -400,7 +400,7 @@ static void findings_table(struct cp_pdf *d, const struct rctx *x)
     cp_pdf_table_begin(d, &t);
     for (size_t k = 0; k < x->findings.nrows; k++) {
         struct cp_pdf_cell c[5];
-        struct cp_buf sub = CP_BUF_INIT(8192), todo = CP_BUF_INIT(65536);
+        struct cp_buf sub = CP_BUF_INIT(8192), action = CP_BUF_INIT(65536);
         char no[24];
         const char *expl = tab_get(&x->findings, k, 7), *vals = tab_get(&x->findings, k, 3);
 
@@ -408,9 +408,9 @@ static void findings_table(struct cp_pdf *d, const struct rctx *x)
         snprintf(no, sizeof no, "%zu", k + 1);
         cp_buf_addf(&sub, "Règle %s · %s%s%s", nz(tab_get(&x->findings, k, 0)),
                     nz(tab_get(&x->findings, k, 2)), vals && *vals ? " = " : "", nz(vals));
-        cp_buf_adds(&todo, cp_advice_finding(tab_get(&x->findings, k, 0)));
+        cp_buf_adds(&action, cp_advice_finding(tab_get(&x->findings, k, 0)));
         if (expl && *expl)
-            cp_buf_addf(&todo, "\nExpliqué par le commissaire : %s", expl);
+            cp_buf_addf(&action, "\nExpliqué par le commissaire : %s", expl);
         c[0].text = no;
         c[1].text = sev_text(tab_get(&x->findings, k, 1));
         c[1].bg = sev_bg(tab_get(&x->findings, k, 1));
@@ -418,10 +418,10 @@ static void findings_table(struct cp_pdf *d, const struct rctx *x)
         c[2].sub = cp_buf_str(&sub);
         c[3].text = tab_get(&x->findings, k, 5) ? tab_get(&x->findings, k, 5) : "—";
         c[3].sub = tab_get(&x->findings, k, 6);
-        c[4].text = cp_buf_str(&todo);
+        c[4].text = cp_buf_str(&action);
         cp_pdf_table_row(d, &t, c);
         cp_buf_release(&sub);
-        cp_buf_release(&todo);
+        cp_buf_release(&action);
     }
     cp_pdf_table_end(d, &t);
 }
