@@ -228,7 +228,16 @@ static const char *const schema_v1[] = {
     NULL,
 };
 
-static const char *const *const migrations[] = {schema_v1};
+/* v2: render reads what is in force by period and indicator (which
+ * indicators a period shows) and the rejections by signatory and period
+ * (feedback reports); both scanned whole tables per région. */
+static const char *const schema_v2[] = {
+    "CREATE INDEX courant_periode ON courant(periode, indicateur);\n",
+    "CREATE INDEX rejet_sp ON rejet(signataire, periode);\n",
+    NULL,
+};
+
+static const char *const *const migrations[] = {schema_v1, schema_v2};
 
 const char *cp_db_default_path(void)
 {
@@ -332,6 +341,18 @@ static int migrate(sqlite3 *db, struct cp_err *err)
     return cp_db_commit(db, err);
 }
 
+/* CALPAE_SQL_PROFILE=1: each statement's run time (nanoseconds, from its
+ * first step to its reset, so including what the caller does between
+ * rows) and its text on stderr; for profiling (bench/RESULTS.md). */
+static int sql_profile(unsigned type, void *ctx, void *p, void *x)
+{
+    (void)type;
+    (void)ctx;
+    fprintf(stderr, "PROF\t%lld\t%.120s\n", (long long)*(sqlite3_int64 *)x,
+            sqlite3_sql((sqlite3_stmt *)p));
+    return 0;
+}
+
 int cp_db_open(sqlite3 **out, const char *path, int flags, struct cp_err *err)
 {
     sqlite3 *db = NULL;
@@ -348,6 +369,8 @@ int cp_db_open(sqlite3 **out, const char *path, int flags, struct cp_err *err)
     }
     sqlite3_busy_timeout(db, 10000);
     sqlite3_extended_result_codes(db, 1);
+    if (getenv("CALPAE_SQL_PROFILE"))
+        sqlite3_trace_v2(db, SQLITE_TRACE_PROFILE, sql_profile, NULL);
     if (!(flags & CP_DB_READONLY)) {
         if (cp_db_exec(db, "PRAGMA journal_mode=WAL", err) < 0)
             goto fail;

@@ -1147,6 +1147,13 @@ struct conv {
     struct cp_err err;
 };
 
+/* One job's conversions, from cp_plot_job to cp_charts_commit. */
+struct cp_chart_batch {
+    GThreadPool *pool;    /* NULL: the conversions ran in the main thread */
+    struct conv *conv;    /* one per chart of the job (cp_charts.n) */
+    char *dir;            /* <job>/graphiques */
+};
+
 static int write_all(const char *path, const char *data, size_t len, struct cp_err *err)
 {
     FILE *f = fopen(path, "wbxe");
@@ -1182,12 +1189,11 @@ static int convert(struct conv *c)
         w = SVG_W;
         hgt = SVG_H;
     }
-    ch->width = w * PX_TO_PT;
-    ch->height = hgt * PX_TO_PT;
 
-    s = cairo_pdf_surface_create(c->tmp[1], ch->width, ch->height);
+    /* ch is read by the main thread meanwhile: only c is written here. */
+    s = cairo_pdf_surface_create(c->tmp[1], w * PX_TO_PT, hgt * PX_TO_PT);
     cr = cairo_create(s);
-    vp = (RsvgRectangle){0, 0, ch->width, ch->height};
+    vp = (RsvgRectangle){0, 0, w * PX_TO_PT, hgt * PX_TO_PT};
     if (!rsvg_handle_render_document(h, cr, &vp, &gerr)) {
         rsvg_fail(gerr, ch->svg, &c->err);
         goto out;
@@ -1227,28 +1233,32 @@ out:
     return rc;
 }
 
+/* The SVG stays in memory (the dossier draws it) until the batch ends. */
 static void convert_task(gpointer data, gpointer unused)
 {
     struct conv *c = data;
 
     (void)unused;
     c->rc = convert(c);
-    free(c->svg);
-    c->svg = NULL;
 }
 
-int cp_svg_draw(cairo_t *cr, const char *path, double x, double y, double w, double h,
+int cp_svg_draw(cairo_t *cr, const struct cp_chart *ch, double x, double y, double w, double h,
                 struct cp_err *err)
 {
     GError *gerr = NULL;
-    RsvgHandle *hd = rsvg_handle_new_from_file(path, &gerr);
+    RsvgHandle *hd = NULL;
     gdouble sw = 0, sh = 0;
     RsvgRectangle vp;
     double scale;
     int ok;
 
+    /* In memory while the job's files are being converted, else the file. */
+    if (ch->svg_data)
+        hd = rsvg_handle_new_from_data((const guint8 *)ch->svg_data, ch->svg_len, &gerr);
+    else
+        hd = rsvg_handle_new_from_file(ch->svg, &gerr);
     if (!hd)
-        return rsvg_fail(gerr, path, err);
+        return rsvg_fail(gerr, ch->svg, err);
     if (!rsvg_handle_get_intrinsic_size_in_pixels(hd, &sw, &sh) || sw <= 0 || sh <= 0) {
         sw = w;
         sh = h;
@@ -1261,14 +1271,23 @@ int cp_svg_draw(cairo_t *cr, const char *path, double x, double y, double w, dou
     cairo_restore(cr);
     g_object_unref(hd);
     if (!ok)
-        return rsvg_fail(gerr, path, err);
+        return rsvg_fail(gerr, ch->svg, err);
     return 0;
 }
+
+static int batch_end(struct cp_chart_batch *b, const struct cp_charts *c, int ok,
+                     struct cp_err *err);
 
 void cp_charts_release(struct cp_charts *c)
 {
     if (!c)
         return;
+    if (c->batch) {
+        struct cp_err ignored;
+        batch_end(c->batch, c, 0, &ignored);
+        free(c->batch);
+        c->batch = NULL;
+    }
     for (size_t k = 0; k < c->n; k++) {
         free(c->v[k].svg);
         free(c->v[k].pdf);
@@ -1331,6 +1350,11 @@ static int finish(struct cp_plot *p, unsigned long seq, off_t errfrom, struct co
         if (!c->tmp[k])
             goto out;
     }
+    /* gnuplot draws every chart at SVG_W x SVG_H pixels (gp commands). */
+    c->ch->width = SVG_W * PX_TO_PT;
+    c->ch->height = SVG_H * PX_TO_PT;
+    c->ch->svg_data = c->svg;
+    c->ch->svg_len = c->len;
     c->rc = 1; /* queued */
     if (!pool || !g_thread_pool_push(pool, c, NULL))
         convert_task(c, NULL);
@@ -1429,6 +1453,7 @@ int cp_plot_job(struct cp_plot *p, const struct cp_render_job *job, struct cp_ch
 
     out->v = NULL;
     out->n = 0;
+    out->batch = NULL;
     if (!p || p->dead)
         return cp_err_set(err, CP_EX_SOFTWARE, "gnuplot", NULL,
                           "gnuplot n'est plus disponible pour ce rendu");
@@ -1521,27 +1546,83 @@ out:
             gp_wait(p, "CP_CHART", pending, &ignored);
         drop_files(p, &cf);
     }
-    if (pool)
-        g_thread_pool_free(pool, FALSE, TRUE); /* waits for every conversion */
     if (conv) {
-        for (size_t k = 0; k < out->n; k++) {
-            if (rc == 0 && conv[k].rc != 0) {
-                *err = conv[k].err;
-                rc = -1;
+        struct cp_chart_batch *b = calloc(1, sizeof *b);
+        char *dir = cp_buf_detach(&gdir);
+
+        if (b && dir) {
+            /* The conversions go on; cp_charts_commit or cp_charts_release
+             * ends them. */
+            *b = (struct cp_chart_batch){pool, conv, dir};
+            out->batch = b;
+            if (rc < 0) {
+                struct cp_err ignored;
+                batch_end(b, out, 0, &ignored);
+                free(b);
+                out->batch = NULL;
             }
-            free(conv[k].svg);
+        } else {
+            struct cp_chart_batch tmp = {pool, conv, dir};
+            free(b);
+            batch_end(&tmp, out, 0, err);
+            if (rc == 0)
+                rc = cp_err_set(err, CP_EX_SOFTWARE, "memory", NULL, "mémoire insuffisante");
         }
-        if (commit_all(conv, out->n, cp_buf_str(&gdir), rc == 0, err) < 0)
-            rc = -1;
+    } else if (pool) {
+        g_thread_pool_free(pool, FALSE, TRUE);
     }
-    if (rc == 0)
-        drop_stale(cp_buf_str(&gdir), out);
-    free(conv);
     if (loaded)
         cp_model_release(&m);
     free(specs);
     cp_buf_release(&cmd);
     cp_buf_release(&gdir);
+    return rc;
+}
+
+/*
+ * Waits for every conversion of the batch, then puts the files in place
+ * (ok and every conversion succeeded) or removes the temporary files.
+ * Frees the batch's contents; b itself is the caller's (heap or stack).
+ */
+static int batch_end(struct cp_chart_batch *b, const struct cp_charts *c, int ok,
+                     struct cp_err *err)
+{
+    int rc = ok ? 0 : -1;
+
+    if (b->pool)
+        g_thread_pool_free(b->pool, FALSE, TRUE); /* waits for every conversion */
+    b->pool = NULL;
+    for (size_t k = 0; k < c->n; k++) {
+        if (rc == 0 && b->conv[k].rc != 0) {
+            *err = b->conv[k].err;
+            rc = -1;
+        }
+    }
+    if (b->dir && commit_all(b->conv, c->n, b->dir, rc == 0, err) < 0)
+        rc = -1;
+    if (rc == 0)
+        drop_stale(b->dir, c);
+    for (size_t k = 0; k < c->n; k++) {
+        free(b->conv[k].svg);
+        c->v[k].svg_data = NULL;
+        c->v[k].svg_len = 0;
+    }
+    free(b->conv);
+    free(b->dir);
+    b->conv = NULL;
+    b->dir = NULL;
+    return rc;
+}
+
+int cp_charts_commit(struct cp_charts *c, struct cp_err *err)
+{
+    int rc;
+
+    if (!c->batch)
+        return 0;
+    rc = batch_end(c->batch, c, 1, err);
+    free(c->batch);
+    c->batch = NULL;
     return rc;
 }
 
@@ -1556,6 +1637,8 @@ int cp_render_charts(const struct cp_render_job *job, struct cp_charts *out, str
     if (cp_plot_open(&p, err) < 0)
         return -1;
     rc = cp_plot_job(p, job, out, err);
+    if (rc == 0 && cp_charts_commit(out, err) < 0)
+        rc = -1;
     if (cp_plot_close(p, rc < 0 ? &closeerr : err) < 0)
         rc = -1;
     return rc;

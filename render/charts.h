@@ -31,15 +31,33 @@ struct cp_chart {
     char name[80];        /* file base name: "RSA_TX_ORIENT_1M-signataires" */
     char *svg, *pdf, *png;/* paths under <dir>/graphiques/, owned */
     double width, height; /* drawing size in points */
+    /* What gnuplot wrote, in memory until the charts are released: the
+     * dossier draws it while the files are still being converted. */
+    const char *svg_data;
+    size_t svg_len;
 };
+
+/* Conversions of one job still running or not yet put in place. */
+struct cp_chart_batch;
 
 /* The charts of one job, in dossier order (indicator, then kind). */
 struct cp_charts {
     struct cp_chart *v;
     size_t n;
+    struct cp_chart_batch *batch; /* until cp_charts_commit */
 };
 
-/* Frees the paths and the array; the struct can be reused. NULL is fine. */
+/*
+ * Waits for the job's conversions and puts its chart files in place (one
+ * syncfs, then the renames; chart files of an earlier run that this job no
+ * longer draws are removed). Returns -1 with err when a conversion failed;
+ * then no file of the job is put in place. Calling it again does nothing.
+ */
+int cp_charts_commit(struct cp_charts *c, struct cp_err *err);
+
+/* Frees the paths and the array; conversions not committed are waited for
+ * and their temporary files removed. The struct can be reused. NULL is
+ * fine. */
 void cp_charts_release(struct cp_charts *c);
 
 /* A running gnuplot. */
@@ -54,11 +72,12 @@ struct cp_plot;
 int cp_plot_open(struct cp_plot **out, struct cp_err *err);
 
 /*
- * Draws every chart of one job into <job->dir>/graphiques/ (SVG from
- * gnuplot, then PDF and PNG through librsvg + cairo; every file written
- * atomically) and lists them in *out (reset first; release with
- * cp_charts_release, also on failure). Chart files of an earlier run that
- * this run no longer draws are removed. Main indicators are chosen by
+ * Draws every chart of one job (SVG from gnuplot) and lists them in *out
+ * (reset first; release with cp_charts_release, also on failure). Their
+ * conversion to files, <job->dir>/graphiques/ SVG, PDF and PNG through
+ * librsvg + cairo, runs on a thread pool while the caller goes on (the
+ * dossier draws the charts from svg_data); cp_charts_commit waits for it
+ * and puts the files in place atomically. Main indicators are chosen by
  * cp_model_load. A chart gnuplot refuses fails the job (-1, err quoting
  * gnuplot); the process stays usable for the next job.
  */
@@ -72,15 +91,16 @@ int cp_plot_job(struct cp_plot *p, const struct cp_render_job *job, struct cp_ch
  */
 int cp_plot_close(struct cp_plot *p, struct cp_err *err);
 
-/* cp_plot_open + cp_plot_job + cp_plot_close, for a run of one job. */
+/* cp_plot_open + cp_plot_job + cp_charts_commit + cp_plot_close, for a run
+ * of one job. */
 int cp_render_charts(const struct cp_render_job *job, struct cp_charts *out,
                      struct cp_err *err);
 
 /*
- * Draws the SVG file at path into the box (x, y, w, h) of cr, keeping its
- * proportions (centred). Used to place charts as vectors in the PDFs.
+ * Draws a chart's SVG (svg_data, or the file once committed) into the box (x, y, w, h) of cr, keeping
+ * its proportions (centred). Used to place charts as vectors in the PDFs.
  */
-int cp_svg_draw(cairo_t *cr, const char *path, double x, double y, double w, double h,
+int cp_svg_draw(cairo_t *cr, const struct cp_chart *ch, double x, double y, double w, double h,
                 struct cp_err *err);
 
 #endif

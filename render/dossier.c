@@ -549,7 +549,7 @@ static int charts_section(struct cp_pdf *d, const struct dctx *x, struct cp_err 
          * no raster goes into the file; SVG is also what gnuplot writes
          * fastest. The first pass only reserves the room. */
         if (!cp_pdf_dry(d) &&
-            cp_svg_draw(cp_pdf_cairo(d), ch->svg, cp_pdf_left(d), cp_pdf_y(d), w, h, err) < 0)
+            cp_svg_draw(cp_pdf_cairo(d), ch, cp_pdf_left(d), cp_pdf_y(d), w, h, err) < 0)
             return -1;
         cp_pdf_skip(d, h + 10);
     }

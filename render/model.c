@@ -565,8 +565,9 @@ static int load_targets(struct cp_model *m, sqlite3 *db, struct cp_err *err)
         "SELECT a.indicateur, a.groupe, count(*), count(v.cible), sum(v.cible)"
         " FROM agregats a JOIN contribution k ON k.niveau = a.niveau AND k.zone = a.zone"
         "   AND k.groupe = a.groupe AND k.periode = a.periode AND k.indicateur = a.indicateur"
-        " LEFT JOIN valeurs_courantes v ON v.signataire = k.signataire"
-        "   AND v.periode = k.periode AND v.indicateur = k.indicateur"
+        " LEFT JOIN courant cc ON cc.signataire = k.signataire"
+        "   AND cc.periode = k.periode AND cc.indicateur = k.indicateur"
+        " LEFT JOIN valeur v ON v.id = cc.valeur_id"
         " WHERE a.niveau = ?1 AND a.zone = ?2 AND a.periode = ?3"
         " GROUP BY a.indicateur, a.groupe";
     sqlite3_stmt *st;

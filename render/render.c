@@ -308,11 +308,16 @@ static int render_job(sqlite3 *db, const struct cp_render_opts *o, struct cp_plo
                                  o->national, dir, date, now};
     if (!*plot && cp_plot_open(plot, err) < 0)
         return -1;
+    /* The charts are converted to files on other threads while the dossier
+     * (drawn from their SVG in memory) and the other outputs are written;
+     * the job is remembered only once every file is in place. */
     if (cp_plot_job(*plot, &job, &charts, err) < 0 || cp_render_dossier(&job, &charts, err) < 0 ||
         cp_render_workbook(&job, err) < 0 || cp_render_csv(&job, err) < 0 ||
         cp_render_rollup(&job, err) < 0)
         goto out;
     if (!o->national && feedback(&job, err) < 0)
+        goto out;
+    if (cp_charts_commit(&charts, err) < 0)
         goto out;
     if (remember(db, job.zone, j->period, hex, err) < 0)
         goto out;

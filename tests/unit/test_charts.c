@@ -202,6 +202,7 @@ Test(charts, one_gnuplot_process_serves_several_jobs)
     rf_setup(&f, NULL, 0);
     cr_assert_eq(cp_plot_open(&p, &err), 0, "%s", err.msg);
     cr_assert_eq(cp_plot_job(p, &f.job, &a, &err), 0, "%s", err.msg);
+    cr_assert_eq(cp_charts_commit(&a, &err), 0, "%s", err.msg);
     nat = f.job;
     nat.national = 1;
     nat.zone = "FR";
@@ -209,7 +210,9 @@ Test(charts, one_gnuplot_process_serves_several_jobs)
     snprintf(natdir, sizeof natdir, "%s/reports/national/2022-S1", f.dir);
     nat.dir = natdir;
     cr_assert_eq(cp_plot_job(p, &nat, &b, &err), 0, "%s", err.msg);
+    cr_assert_eq(cp_charts_commit(&b, &err), 0, "%s", err.msg);
     cr_assert_eq(cp_plot_job(p, &f.job, &c, &err), 0, "%s", err.msg);
+    cr_assert_eq(cp_charts_commit(&c, &err), 0, "%s", err.msg);
     cr_assert_eq(cp_plot_close(p, &err), 0, "%s", err.msg);
     cr_assert_eq(a.n, c.n);
     for (size_t k = 0; k < b.n; k++)
@@ -217,6 +220,55 @@ Test(charts, one_gnuplot_process_serves_several_jobs)
     cp_charts_release(&a);
     cp_charts_release(&b);
     cp_charts_release(&c);
+    rf_teardown(&f);
+}
+
+/* Until cp_charts_commit, the charts exist only in memory (the dossier
+ * draws them from there) and as temporary files; released without a
+ * commit (a job that failed elsewhere), nothing is left behind. */
+Test(charts, files_appear_only_on_commit)
+{
+    struct rf f;
+    struct cp_plot *p;
+    struct cp_charts a;
+    struct cp_err err;
+    char gdir[400];
+    DIR *d;
+    struct dirent *e;
+    cairo_surface_t *s;
+    cairo_t *cr;
+
+    rf_setup(&f, NULL, 0);
+    snprintf(gdir, sizeof gdir, "%s/graphiques", f.job.dir);
+    cr_assert_eq(cp_plot_open(&p, &err), 0, "%s", err.msg);
+    cr_assert_eq(cp_plot_job(p, &f.job, &a, &err), 0, "%s", err.msg);
+    cr_assert_gt(a.n, 0);
+    cr_assert_not_null(a.v[0].svg_data);
+    cr_assert_neq(access(a.v[0].svg, F_OK), 0, "no file under its final name before commit");
+    s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, 400, 300);
+    cr = cairo_create(s);
+    cr_assert_eq(cp_svg_draw(cr, &a.v[0], 0, 0, 400, 300, &err), 0, "%s", err.msg);
+    cairo_destroy(cr);
+    cairo_surface_destroy(s);
+    cp_charts_release(&a);
+    cr_assert_eq(count_files(gdir, ".svg") + count_files(gdir, ".pdf") + count_files(gdir, ".png"),
+                 0);
+    d = opendir(gdir);
+    cr_assert_not_null(d);
+    while ((e = readdir(d)))
+        cr_assert(e->d_name[0] == '.' && (!e->d_name[1] || !strcmp(e->d_name, "..")),
+                  "left behind: %s", e->d_name);
+    closedir(d);
+
+    cr_assert_eq(cp_plot_job(p, &f.job, &a, &err), 0, "%s", err.msg);
+    cr_assert_eq(cp_charts_commit(&a, &err), 0, "%s", err.msg);
+    cr_assert_eq(cp_charts_commit(&a, &err), 0, "a second commit does nothing");
+    for (size_t k = 0; k < a.n; k++) {
+        assert_valid_files(&a.v[k]);
+        cr_assert_null(a.v[k].svg_data);
+    }
+    cr_assert_eq(cp_plot_close(p, &err), 0, "%s", err.msg);
+    cp_charts_release(&a);
     rf_teardown(&f);
 }
 

@@ -37,7 +37,7 @@ static double agg(sqlite3 *db, const char *niveau, const char *zone, const char 
 /* Renders charts and dossier of the fixture job; returns the PDF path. */
 static void render(struct rf *f, int with_charts, char *pdf, size_t n)
 {
-    struct cp_charts c = {NULL, 0};
+    struct cp_charts c = {NULL, 0, NULL};
     struct cp_err err;
 
     if (with_charts)
