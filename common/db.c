@@ -348,7 +348,7 @@ static int sql_profile(unsigned type, void *ctx, void *p, void *x)
 {
     (void)type;
     (void)ctx;
-    fprintf(stderr, "PROF\t%lld\t%.120s\n", (long long)*(sqlite3_int64 *)x,
+    fprintf(stderr, "PROF\t%lld\t%.200s\n", (long long)*(sqlite3_int64 *)x,
             sqlite3_sql((sqlite3_stmt *)p));
     return 0;
 }

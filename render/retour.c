@@ -115,19 +115,20 @@ out:
  * ("09D") or "CD" and its département ("CD09"), and the period (?3, ?4:
  * GLOB patterns, see period_globs). */
 #define NAMED_FOR(f)                                                                       \
-    "(EXISTS (SELECT 1 FROM ref_signataire s WHERE s.code = ?1"                            \
+    "((upper(" f ".nom) GLOB ?3 OR upper(" f ".nom) GLOB ?4)"                              \
+    " AND EXISTS (SELECT 1 FROM ref_signataire s WHERE s.code = ?1"                        \
     "   AND (instr(upper(" f ".nom), upper(s.code)) > 0"                                   \
     "     OR (s.departements <> '' AND instr(s.departements, ',') = 0"                     \
-    "       AND instr(upper(" f ".nom), 'CD' || s.departements) > 0)))"                    \
-    " AND (upper(" f ".nom) GLOB ?3 OR upper(" f ".nom) GLOB ?4))"
+    "       AND instr(upper(" f ".nom), 'CD' || s.departements) > 0))))"
 
 /* The signatory's files for the period: with its values, with a rejection
- * naming it (for the period or for no period), or named for it. */
+ * naming it (for the period or for no period), or named for it. The name
+ * is tested first: it rules out almost every file without a subquery. */
 #define SIG_FILES                                                                          \
     "(SELECT fichier_id FROM valeur WHERE signataire = ?1 AND periode = ?2"                \
     " UNION SELECT fichier_id FROM rejet WHERE signataire = ?1"                            \
     "   AND (periode = ?2 OR periode IS NULL)"                                             \
-    " UNION SELECT f.id FROM fichier f WHERE " ORPHAN("f") " AND " NAMED_FOR("f") ")"
+    " UNION SELECT f.id FROM fichier f WHERE " NAMED_FOR("f") " AND " ORPHAN("f") ")"
 
 static const char files_sql[] =
     "SELECT f.nom, f.recu_le, f.statut, f.motif, f.nb_valeurs,"
