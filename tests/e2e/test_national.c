@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zip.h>
 
 #include "common/buf.h"
 #include "common/hash.h"
@@ -380,6 +381,24 @@ static int render_national(const char *outdir, size_t *rendered, size_t *unchang
     return rc;
 }
 
+static char *zip_part(const char *path, const char *name)
+{
+    int ze;
+    zip_t *z = zip_open(path, ZIP_RDONLY, &ze);
+    zip_stat_t st;
+    zip_file_t *f;
+    char *data;
+
+    cr_assert_not_null(z, "%s is not a zip", path);
+    cr_assert_eq(zip_stat(z, name, 0, &st), 0, "%s has no %s", path, name);
+    data = calloc(1, st.size + 1);
+    f = zip_fopen(z, name, 0);
+    cr_assert_eq(zip_fread(f, data, st.size), (zip_int64_t)st.size);
+    zip_fclose(f);
+    zip_close(z);
+    return data;
+}
+
 /* French number as the CSV writes it (decimal comma) → double. */
 static double fr_num(const char *s)
 {
@@ -495,6 +514,15 @@ Test(national, rendered_from_rollups)
     }
     t_csv_free(&csv);
 
+    /* The workbook: a row per région and group. */
+    snprintf(path, sizeof path, "%s/synthese.xlsx", job);
+    text = zip_part(path, "xl/sharedStrings.xml");
+    cr_expect(strstr(text, "Bretagne – départements") != NULL &&
+                  strstr(text, "Bretagne – métropoles") != NULL &&
+                  strstr(text, "Occitanie – départements") != NULL,
+              "a région's rows are missing from the workbook");
+    free(text);
+
     /* A chart comparing régions for each main indicator. */
     for (const char *const *c = (const char *const[]){"RSA_TX_ORIENT_1M", "RSA_DELAI_ORIENT",
                                                        "ASIP_TX_COUV", "RSA_NOUV_ENTRANTS",
@@ -505,6 +533,29 @@ Test(national, rendered_from_rollups)
             snprintf(path, sizeof path, "%s/graphiques/%s-regions.%s", job, *c, *ext);
             cr_expect_eq(stat(path, &sb), 0, "%s missing", path);
         }
+    {
+        /* Every indicator charted over time is compared across régions. */
+        char g[900], sib[1300];
+        DIR *dp;
+        struct dirent *e;
+        size_t nevol = 0;
+
+        snprintf(g, sizeof g, "%s/graphiques", job);
+        dp = opendir(g);
+        cr_assert_not_null(dp);
+        while ((e = readdir(dp))) {
+            const char *suffix = strstr(e->d_name, "-evolution.svg");
+
+            if (!suffix || suffix[strlen("-evolution.svg")])
+                continue;
+            nevol++;
+            snprintf(sib, sizeof sib, "%s/%.*s-regions.svg", g, (int)(suffix - e->d_name),
+                     e->d_name);
+            cr_expect_eq(stat(sib, &sb), 0, "%s missing", sib);
+        }
+        closedir(dp);
+        cr_expect_gt(nevol, 8);
+    }
     snprintf(path, sizeof path, "%s/graphiques/RSA_TX_ORIENT_1M-regions.svg", job);
     text = slurp(path, NULL);
     cr_expect(strstr(text, "Bretagne") != NULL && strstr(text, "Occitanie") != NULL,
