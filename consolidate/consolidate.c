@@ -97,6 +97,35 @@ static int count_regions(sqlite3 *db, struct cp_consolidate_stats *st, struct cp
     return s == SQLITE_DONE ? 0 : cp_db_fail(db, err, "décompte des constats");
 }
 
+/*
+ * A database that holds regional roll-ups belongs to the national tier:
+ * its aggregates come from calpae-consolidate --national. Consolidating it
+ * from signatories' values would replace the national aggregates built
+ * from the roll-ups (and the régions' own) with those of whatever
+ * signatory values it holds, usually none: refused, nothing written.
+ */
+static int refuse_national_db(sqlite3 *db, struct cp_err *err)
+{
+    sqlite3_stmt *q;
+    long long n = 0;
+    int s;
+
+    if (cp_db_prepare(db, "SELECT count(*) FROM rollups_courants", &q, err) < 0)
+        return -1;
+    if ((s = sqlite3_step(q)) == SQLITE_ROW)
+        n = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    if (s != SQLITE_ROW)
+        return cp_db_fail(db, err, "lecture des remontées régionales");
+    if (n > 0)
+        return cp_err_set(err, CP_EX_USAGE, "base_nationale", NULL,
+                          "cette base est une base nationale : elle contient %lld fichier%s de "
+                          "remontée régionale en vigueur ; ses agrégats se calculent avec "
+                          "calpae-consolidate --national (rien n'a été modifié)",
+                          n, n > 1 ? "s" : "");
+    return 0;
+}
+
 int cp_consolidate_run(const struct cp_consolidate_opts *o, struct cp_consolidate_stats *stats,
                        struct cp_err *err)
 {
@@ -114,7 +143,8 @@ int cp_consolidate_run(const struct cp_consolidate_opts *o, struct cp_consolidat
         return cp_err_set(err, CP_EX_USAGE, "usage", NULL, "base de données non indiquée");
     if (cp_db_open(&db, o->db_path, 0, err) < 0)
         return -1;
-    if (o->data_dir && sync_reference(db, o->data_dir, err) < 0)
+    if (refuse_national_db(db, err) < 0 ||
+        (o->data_dir && sync_reference(db, o->data_dir, err) < 0))
         goto out;
     /* Everything from here reads and writes one snapshot. */
     if (cp_db_begin(db, err) < 0)

@@ -6,10 +6,17 @@
  * averages from the summed regional numerators and denominators (weights),
  * never from regional rates. Coverage is counted in signatories (summed
  * over the régions received) and in régions (received / ref_region).
+ *
+ * The régions' own aggregates and contributions (niveau 'region') are
+ * those of their roll-ups, so that the national dossier, workbook, CSV and
+ * charts show each région beside the nation; and the fingerprints
+ * etat:<zone>:<période> are recorded as after a plain consolidation, so
+ * that calpae-render --national redoes only what a new roll-up changed.
  */
 #include "consolidate/consolidate.h"
 
 #include "common/db.h"
+#include "consolidate/internal.h"
 
 static const char *const national_sql[] = {
     "DROP TABLE IF EXISTS temp.cp_nat",
@@ -46,8 +53,45 @@ static const char *const national_sql[] = {
     " c.numerateur, c.denominateur, c.derive"
     " FROM rollups_courants r JOIN rollup_contribution c ON c.fichier_id = r.fichier_id",
     "DROP TABLE temp.cp_nat",
+    /* Each région as its roll-up in force gives it. */
+    "DELETE FROM agregat WHERE niveau = 'region'",
+    "INSERT INTO agregat(niveau, zone, groupe, periode, indicateur, valeur, numerateur,"
+    " denominateur, couverts, attendus, part_couverte, partiel, derive)"
+    " SELECT 'region', r.region, a.groupe, r.periode, a.indicateur, a.valeur, a.numerateur,"
+    " a.denominateur, a.couverts, a.attendus, a.part_couverte, a.couverts < a.attendus,"
+    " a.derive"
+    " FROM rollups_courants r JOIN rollup_agregat a ON a.fichier_id = r.fichier_id",
+    "DELETE FROM contribution WHERE niveau = 'region'",
+    "INSERT INTO contribution(niveau, zone, groupe, periode, indicateur, signataire, valeur,"
+    " numerateur, denominateur, derive)"
+    " SELECT 'region', r.region, c.groupe, r.periode, c.indicateur, c.signataire, c.valeur,"
+    " c.numerateur, c.denominateur, c.derive"
+    " FROM rollups_courants r JOIN rollup_contribution c ON c.fichier_id = r.fichier_id",
     NULL,
 };
+
+/* A database with no roll-up is not a national one: replacing its
+ * aggregates with nothing would only destroy them. */
+static int require_rollups(sqlite3 *db, struct cp_err *err)
+{
+    sqlite3_stmt *st;
+    int s, any = 0;
+
+    if (cp_db_prepare(db, "SELECT EXISTS (SELECT 1 FROM rollup)", &st, err) < 0)
+        return -1;
+    if ((s = sqlite3_step(st)) == SQLITE_ROW)
+        any = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (s != SQLITE_ROW)
+        return cp_db_fail(db, err, "lecture des remontées régionales");
+    if (!any)
+        return cp_err_set(err, CP_EX_NOINPUT, "aucune_remontee", NULL,
+                          "la base ne contient aucun fichier de remontée régionale : "
+                          "--national agrège les remontées des régions (rollup-<région>-"
+                          "<période>.csv, à lire d'abord avec calpae-ingest) ; pour les "
+                          "valeurs des signataires, lancez calpae-consolidate sans --national");
+    return 0;
+}
 
 int cp_consolidate_national(const char *db_path, unsigned long *rows, struct cp_err *err)
 {
@@ -60,11 +104,19 @@ int cp_consolidate_national(const char *db_path, unsigned long *rows, struct cp_
         return -1;
     if (cp_db_begin(db, err) < 0)
         goto out;
+    if (require_rollups(db, err) < 0) {
+        cp_db_rollback(db);
+        goto out;
+    }
     for (const char *const *s = national_sql; *s; s++)
         if (cp_db_exec(db, *s, err) < 0) {
             cp_db_rollback(db);
             goto out;
         }
+    if (cp_state_update(db, NULL, err) < 0) {
+        cp_db_rollback(db);
+        goto out;
+    }
     if (cp_db_commit(db, err) < 0)
         goto out;
     if (rows) {

@@ -2,7 +2,8 @@
  * Fingerprints of the consolidated state (see internal.h): for each région
  * and period, a digest of what a dossier of that région and period shows
  * (values in force and their origin, findings with their explanations,
- * aggregates and coverage), recorded in meta as etat:<région>:<période>,
+ * aggregates and coverage; at the national tier, the roll-ups in force
+ * and their findings summaries), recorded in meta as etat:<région>:<période>,
  * and etat:FR:<période> for the nation (every line of the period). The
  * render stage redoes only the dossiers whose fingerprint moved.
  *
@@ -33,7 +34,14 @@ static const char lines_sql[] =
     " FROM constat c JOIN ref_signataire s ON s.code = c.signataire WHERE c.periode IS NOT NULL"
     " UNION ALL SELECT a.zone, a.periode, 'a', a.niveau, a.groupe, a.indicateur, a.valeur,"
     " a.numerateur, a.denominateur, a.couverts, a.attendus, a.part_couverte,"
-    " a.partiel + 2 * a.derive FROM agregat a";
+    " a.partiel + 2 * a.derive FROM agregat a"
+    /* National tier: the roll-up in force of each région (a newer one is
+     * a new file, received later) and its findings summary. */
+    " UNION ALL SELECT r.region, r.periode, 'r', r.fichier, r.recu_le, r.version_logiciel,"
+    " r.genere_le, r.donnees_du, NULL, NULL, NULL, NULL, NULL FROM rollups_courants r"
+    " UNION ALL SELECT r.region, r.periode, 'k', k.regle, k.gravite, k.nombre, NULL, NULL,"
+    " NULL, NULL, NULL, NULL, NULL"
+    " FROM rollups_courants r JOIN rollup_constat k ON k.fichier_id = r.fichier_id";
 #define LINE_COLS 11
 
 struct group {

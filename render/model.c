@@ -440,10 +440,15 @@ static int load_findings(struct cp_model *m, sqlite3 *db, struct cp_err *err)
         " ORDER BY " SIG_ORDER("s") ","
         "  CASE c.gravite WHEN 'bloquant' THEN 0 WHEN 'avertissement' THEN 1 ELSE 2 END,"
         "  c.regle, c.id";
+    /* National: each région's findings, from its signatories' findings or,
+     * at the national tier, from the summary of its roll-up in force. */
     static const char count_sql[] =
         "SELECT s.region, c.gravite, count(*) FROM constats c"
         " JOIN ref_signataire s ON s.code = c.signataire"
-        " WHERE c.periode = ?2 GROUP BY s.region, c.gravite";
+        " WHERE c.periode = ?2 GROUP BY s.region, c.gravite"
+        " UNION ALL SELECT r.region, k.gravite, sum(k.nombre) FROM rollups_courants r"
+        " JOIN rollup_constat k ON k.fichier_id = r.fichier_id"
+        " WHERE r.periode = ?2 GROUP BY r.region, k.gravite";
     sqlite3_stmt *st;
     size_t cap = 0;
     int rc = -1, r;
@@ -673,31 +678,21 @@ out:
     return rc;
 }
 
-static int load_files(struct cp_model *m, sqlite3 *db, struct cp_err *err)
+/* Appends the rows of one files query (see load_files) to m->file. */
+static int read_files(struct cp_model *m, sqlite3 *db, const char *sql, size_t *cap,
+                      struct cp_err *err)
 {
-    static const char sig_sql[] =
-        "SELECT s.code, s.nom, v.signataire, v.fichier, max(v.recu_le), max(v.empreinte), count(*)"
-        " FROM valeurs_courantes v JOIN ref_signataire s ON s.code = v.signataire"
-        " WHERE s.region = ?1 AND v.periode = ?2"
-        " GROUP BY v.signataire, v.fichier ORDER BY " SIG_ORDER("s") ", 5, v.fichier";
-    static const char nat_sql[] =
-        "SELECT r.code, r.nom, v.signataire, v.fichier, max(v.recu_le), max(v.empreinte), count(*)"
-        " FROM valeurs_courantes v JOIN ref_signataire s ON s.code = v.signataire"
-        " JOIN ref_region r ON r.code = s.region WHERE v.periode = ?2"
-        " GROUP BY r.code, v.signataire, v.fichier ORDER BY r.code, " SIG_ORDER("s")
-        ", 5, v.fichier";
     sqlite3_stmt *st;
-    size_t cap = 0;
     int rc = -1, r;
 
-    if (cp_db_prepare(db, m->national ? nat_sql : sig_sql, &st, err) < 0)
+    if (cp_db_prepare(db, sql, &st, err) < 0)
         return -1;
     sqlite3_bind_text(st, 1, m->zone, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, m->period, -1, SQLITE_STATIC);
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         struct cp_mfile *f;
 
-        if (grow(&m->file, &cap, m->nfile + 1, sizeof *m->file) < 0) {
+        if (grow(&m->file, cap, m->nfile + 1, sizeof *m->file) < 0) {
             oom(err);
             goto out;
         }
@@ -720,11 +715,41 @@ out:
     return rc;
 }
 
+static int load_files(struct cp_model *m, sqlite3 *db, struct cp_err *err)
+{
+    static const char sig_sql[] =
+        "SELECT s.code, s.nom, v.signataire, v.fichier, max(v.recu_le), max(v.empreinte), count(*)"
+        " FROM valeurs_courantes v JOIN ref_signataire s ON s.code = v.signataire"
+        " WHERE s.region = ?1 AND v.periode = ?2"
+        " GROUP BY v.signataire, v.fichier ORDER BY " SIG_ORDER("s") ", 5, v.fichier";
+    static const char nat_sql[] =
+        "SELECT r.code, r.nom, v.signataire, v.fichier, max(v.recu_le), max(v.empreinte), count(*)"
+        " FROM valeurs_courantes v JOIN ref_signataire s ON s.code = v.signataire"
+        " JOIN ref_region r ON r.code = s.region WHERE v.periode = ?2"
+        " GROUP BY r.code, v.signataire, v.fichier ORDER BY r.code, " SIG_ORDER("s")
+        ", 5, v.fichier";
+    /* National tier: the roll-up in force of each région, its aggregates
+     * counted as its values. */
+    static const char rollup_sql[] =
+        "SELECT g.code, g.nom, 'remontée régionale', r.fichier, r.recu_le, f.empreinte,"
+        " (SELECT count(*) FROM rollup_agregat a WHERE a.fichier_id = r.fichier_id)"
+        " FROM rollups_courants r JOIN fichier f ON f.id = r.fichier_id"
+        " JOIN ref_region g ON g.code = r.region WHERE r.periode = ?2 ORDER BY g.code";
+    size_t cap = 0;
+
+    if (read_files(m, db, m->national ? nat_sql : sig_sql, &cap, err) < 0)
+        return -1;
+    return m->national ? read_files(m, db, rollup_sql, &cap, err) : 0;
+}
+
 static int load_coverage(struct cp_model *m, sqlite3 *db, struct cp_err *err)
 {
     static const char sql[] =
         "SELECT s.type, count(*), sum(EXISTS (SELECT 1 FROM valeurs_courantes v"
-        "   WHERE v.signataire = s.code AND v.periode = ?4))"
+        "   WHERE v.signataire = s.code AND v.periode = ?4)"
+        /* national tier: the contributors of the roll-ups in force */
+        "   OR (?5 = 1 AND EXISTS (SELECT 1 FROM contribution k WHERE k.niveau = 'national'"
+        "   AND k.signataire = s.code AND k.periode = ?4)))"
         " FROM ref_signataire s WHERE (?5 = 1 OR s.region = ?1)"
         " AND (s.debut IS NULL OR s.debut <= ?3) AND (s.fin IS NULL OR s.fin >= ?2)"
         " GROUP BY s.type";

@@ -84,7 +84,7 @@ static int list_jobs(sqlite3 *db, const struct cp_render_opts *o, struct job_spe
     sqlite3_stmt *st;
     struct job_spec *v = NULL;
     size_t cap = 0;
-    int rc = 0;
+    int rc = 0, national_db;
 
     *out = NULL;
     *n = 0;
@@ -97,6 +97,17 @@ static int list_jobs(sqlite3 *db, const struct cp_render_opts *o, struct job_spe
         *out = v;
         *n = 1;
     } else {
+        /* At the national tier the régions' aggregates are those of their
+         * roll-ups, without their signatories' values: no régional dossier
+         * (nor roll-up) is made from them. */
+        if (cp_db_prepare(db, "SELECT EXISTS (SELECT 1 FROM rollup)", &st, err) < 0)
+            return -1;
+        national_db = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+        if (national_db)
+            return cp_err_set(err, CP_EX_USAGE, "base_nationale", NULL,
+                              "cette base est une base nationale (elle contient des fichiers de "
+                              "remontée régionale) : lancez calpae-render --national");
         if (cp_db_prepare(db,
                           "SELECT r.code, r.nom FROM ref_region r WHERE (?1 IS NULL OR r.code = ?1)"
                           " AND EXISTS (SELECT 1 FROM agregat a WHERE a.niveau = 'region'"
@@ -231,16 +242,20 @@ static int remember(sqlite3 *db, const char *zone, const char *period, const cha
     return rc;
 }
 
-/* Latest reception time of the files in force for the zone and period. */
+/* Latest reception time of the files in force for the zone and period
+ * (national: the signatories' files and the régions' roll-ups). */
 static void data_date(sqlite3 *db, const struct job_spec *j, int national, char *out)
 {
     sqlite3_stmt *st;
 
     out[0] = '\0';
     if (sqlite3_prepare_v2(db,
-                           "SELECT max(vc.recu_le) FROM valeurs_courantes vc JOIN ref_signataire s"
+                           "SELECT max(d) FROM (SELECT max(vc.recu_le) AS d"
+                           " FROM valeurs_courantes vc JOIN ref_signataire s"
                            " ON s.code = vc.signataire WHERE vc.periode = ?1"
-                           " AND (?2 IS NULL OR s.region = ?2)",
+                           " AND (?2 IS NULL OR s.region = ?2)"
+                           " UNION ALL SELECT max(recu_le) FROM rollups_courants"
+                           " WHERE periode = ?1 AND ?2 IS NULL)",
                            -1, &st, NULL) != SQLITE_OK)
         return;
     sqlite3_bind_text(st, 1, j->period, -1, SQLITE_STATIC);
