@@ -1439,7 +1439,8 @@ static int commit_all(struct conv *c, size_t n, const char *dir, int ok, struct 
 int cp_plot_job(struct cp_plot *p, const struct cp_render_job *job, struct cp_charts *out,
                 struct cp_err *err)
 {
-    struct cp_model m;
+    struct cp_model own;
+    const struct cp_model *m = job->model;
     struct spec *specs = NULL;
     struct conv *conv = NULL;
     struct cp_buf cmd = CP_BUF_INIT((size_t)1 << 20);
@@ -1457,10 +1458,13 @@ int cp_plot_job(struct cp_plot *p, const struct cp_render_job *job, struct cp_ch
     if (!p || p->dead)
         return cp_err_set(err, CP_EX_SOFTWARE, "gnuplot", NULL,
                           "gnuplot n'est plus disponible pour ce rendu");
-    if (cp_model_load(&m, job, err) < 0)
-        return -1;
-    loaded = 1;
-    if (plan(&m, &specs, &nspec, err) < 0)
+    if (!m) {
+        if (cp_model_load(&own, job, err) < 0)
+            return -1;
+        loaded = 1;
+        m = &own;
+    }
+    if (plan(m, &specs, &nspec, err) < 0)
         goto out;
     if (cp_buf_addf(&gdir, "%s/graphiques", job->dir) < 0) {
         cp_err_set(err, CP_EX_CANTCREAT, "io", job->dir, "chemin trop long : %s", job->dir);
@@ -1479,7 +1483,7 @@ int cp_plot_job(struct cp_plot *p, const struct cp_render_job *job, struct cp_ch
     pool = g_thread_pool_new(convert_task, NULL, (gint)g_get_num_processors(), FALSE, NULL);
     for (size_t k = 0; k < nspec; k++) {
         struct cp_chart *ch = &out->v[out->n];
-        const struct cp_mind *d = &m.ind[specs[k].ind];
+        const struct cp_mind *d = &m->ind[specs[k].ind];
         struct chartfiles cf;
         unsigned long seq = ++p->seq, prevseq;
         off_t from = errlog_size(p), preverr;
@@ -1503,13 +1507,13 @@ int cp_plot_job(struct cp_plot *p, const struct cp_render_job *job, struct cp_ch
         switch (ch->kind) {
         case CP_CHART_SIGNATAIRES:
         case CP_CHART_REGIONS:
-            r = chart_bars(p, &m, specs[k].ind, &cf, &cmd, err);
+            r = chart_bars(p, m, specs[k].ind, &cf, &cmd, err);
             break;
         case CP_CHART_EVOLUTION:
-            r = chart_evolution(p, &m, specs[k].ind, &cf, &cmd, err);
+            r = chart_evolution(p, m, specs[k].ind, &cf, &cmd, err);
             break;
         default:
-            r = chart_targets(p, &m, specs[k].ind, &cf, &cmd, err);
+            r = chart_targets(p, m, specs[k].ind, &cf, &cmd, err);
             break;
         }
         if (r < 0) {
@@ -1572,7 +1576,7 @@ out:
         g_thread_pool_free(pool, FALSE, TRUE);
     }
     if (loaded)
-        cp_model_release(&m);
+        cp_model_release(&own);
     free(specs);
     cp_buf_release(&cmd);
     cp_buf_release(&gdir);

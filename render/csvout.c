@@ -160,21 +160,26 @@ static int write_one(const struct cp_render_job *j, const struct cp_rtable *t,
 
 int cp_render_csv(const struct cp_render_job *j, struct cp_err *err)
 {
-    struct cp_rtables r;
+    struct cp_rtables own;
+    const struct cp_rtables *r = j->tables;
     int rc = -1;
 
-    if (cp_rtables_build(&r, j, err) < 0)
+    if (!r) {
+        r = &own;
+        if (cp_rtables_build(&own, j, err) < 0)
+            goto out;
+    }
+    if (write_one(j, &r->synth, err) < 0 || write_one(j, &r->data, err) < 0 ||
+        write_one(j, &r->findings, err) < 0)
         goto out;
-    if (write_one(j, &r.synth, err) < 0 || write_one(j, &r.data, err) < 0 ||
-        write_one(j, &r.findings, err) < 0)
-        goto out;
-    for (size_t i = 0; i < r.naxes; i++)
-        if (write_one(j, &r.axes[i].t, err) < 0)
+    for (size_t i = 0; i < r->naxes; i++)
+        if (write_one(j, &r->axes[i].t, err) < 0)
             goto out;
     rc = 0;
 out:
     if (rc < 0)
         cp_err_prefix(err, "exports CSV : ");
-    cp_rtables_release(&r);
+    if (r == &own)
+        cp_rtables_release(&own);
     return rc;
 }

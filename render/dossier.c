@@ -717,38 +717,43 @@ static int build(struct cp_pdf *d, void *ctx, struct cp_err *err)
 int cp_render_dossier(const struct cp_render_job *job, const struct cp_charts *charts,
                       struct cp_err *err)
 {
-    struct cp_model m;
+    struct cp_model own;
+    const struct cp_model *m = job->model;
     struct dctx x;
     struct cp_pdf_meta meta;
     struct cp_buf path = CP_BUF_INIT(4096), title = CP_BUF_INIT(512),
                   head = CP_BUF_INIT(512), foot = CP_BUF_INIT(512), right = CP_BUF_INIT(512);
     int rc = -1;
 
-    if (cp_model_load(&m, job, err) < 0)
-        return -1;
+    if (!m) {
+        if (cp_model_load(&own, job, err) < 0)
+            return -1;
+        m = &own;
+    }
     memset(&x, 0, sizeof x);
     x.job = job;
-    x.m = &m;
+    x.m = m;
     x.charts = charts;
-    cp_period_label(m.period, x.per, sizeof x.per);
+    cp_period_label(m->period, x.per, sizeof x.per);
     cp_fmt_date(job->data_date, x.data_date, sizeof x.data_date);
     cp_fmt_date(job->generated, x.generated, sizeof x.generated);
     if (cp_buf_addf(&path, "%s/dossier.pdf", job->dir) < 0) {
         cp_err_set(err, CP_EX_CANTCREAT, "io", job->dir, "chemin trop long : %s", job->dir);
         goto out;
     }
-    cp_buf_addf(&title, "%s — %s — %s", m.national ? "Synthèse nationale" : "Dossier de conférence",
-                m.zone_name, x.per);
-    cp_buf_addf(&head, "%s — %s", m.zone_name, x.per);
+    cp_buf_addf(&title, "%s — %s — %s", m->national ? "Synthèse nationale" : "Dossier de conférence",
+                m->zone_name, x.per);
+    cp_buf_addf(&head, "%s — %s", m->zone_name, x.per);
     cp_buf_addf(&right, "%s — données au %s",
-                m.national ? "Synthèse nationale" : "Dossier de conférence",
+                m->national ? "Synthèse nationale" : "Dossier de conférence",
                 x.data_date[0] ? x.data_date : "—");
     cp_buf_addf(&foot, "calpae — généré le %s", x.generated);
     meta = (struct cp_pdf_meta){cp_buf_str(&title), cp_buf_str(&head), cp_buf_str(&right),
                                 cp_buf_str(&foot), job->generated};
     rc = cp_pdf_write(cp_buf_str(&path), &meta, build, &x, err);
 out:
-    cp_model_release(&m);
+    if (m == &own)
+        cp_model_release(&own);
     cp_buf_release(&path);
     cp_buf_release(&title);
     cp_buf_release(&head);

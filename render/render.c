@@ -18,7 +18,9 @@
 #include "common/period.h"
 #include "render/charts.h"
 #include "render/dossier.h"
+#include "render/model.h"
 #include "render/retour.h"
+#include "render/rquery.h"
 
 /* Bump when the outputs' layout changes, so every dossier is redone. */
 #define RENDER_VERSION "calpae-render 3"
@@ -308,9 +310,11 @@ static int render_job(sqlite3 *db, const struct cp_render_opts *o, struct cp_plo
 {
     struct cp_render_job job;
     struct cp_charts charts = {0};
+    struct cp_model model;
+    struct cp_rtables tables;
     char dir[PATH_MAX], date[20], now[20];
     const char *out = o->out_dir ? o->out_dir : "reports";
-    int rc = -1;
+    int rc = -1, loaded = 0;
 
     if (snprintf(dir, sizeof dir, "%s/%s/%s", out, o->national ? "national" : j->zone,
                  j->period) >= (int)sizeof dir)
@@ -320,9 +324,19 @@ static int render_job(sqlite3 *db, const struct cp_render_opts *o, struct cp_plo
     data_date(db, j, o->national, date);
     cp_db_now(now);
     job = (struct cp_render_job){db, o->national ? "FR" : j->zone, j->name, j->period,
-                                 o->national, dir, date, now};
+                                 o->national, dir, date, now, NULL, NULL};
     if (!*plot && cp_plot_open(plot, err) < 0)
         return -1;
+    /* What the charts and the dossier show, and the tables of the workbook
+     * and the CSV, are read once. */
+    if (cp_model_load(&model, &job, err) < 0)
+        goto out;
+    loaded = 1;
+    if (cp_rtables_build(&tables, &job, err) < 0)
+        goto out;
+    loaded = 2;
+    job.model = &model;
+    job.tables = &tables;
     /* The charts are converted to files on other threads while the dossier
      * (drawn from their SVG in memory) and the other outputs are written;
      * the job is remembered only once every file is in place. */
@@ -341,6 +355,10 @@ static int render_job(sqlite3 *db, const struct cp_render_opts *o, struct cp_plo
     rc = 0;
 out:
     cp_charts_release(&charts);
+    if (loaded >= 1)
+        cp_model_release(&model);
+    if (loaded >= 1)
+        cp_rtables_release(&tables); /* also after a failed build */
     if (rc < 0)
         cp_err_prefix(err, "%s %s : ", job.zone, j->period);
     return rc;

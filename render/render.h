@@ -34,6 +34,9 @@ struct cp_render_opts {
 /* Runs the stage; returns an enum cp_exit status, err set on failure. */
 int cp_render_run(const struct cp_render_opts *o, struct cp_err *err);
 
+struct cp_model;
+struct cp_rtables;
+
 /* One (zone, period) to render, shared by every writer. Borrowed strings. */
 struct cp_render_job {
     sqlite3 *db;
@@ -44,6 +47,10 @@ struct cp_render_job {
     const char *dir;        /* the folder to write: reports/76/2022-S1 */
     const char *data_date;  /* latest reception time of the files in force (ISO) */
     const char *generated;  /* when rendered (ISO, from cp_db_now) */
+    /* Read once by cp_render_run and shared by the writers (charts and
+     * dossier; workbook and CSV); NULL: a writer reads what it needs. */
+    const struct cp_model *model;
+    const struct cp_rtables *tables;
 };
 
 /* synthese.xlsx: synthesis sheet, a sheet per axis, Données (long format

@@ -394,32 +394,36 @@ out:
 
 int cp_render_workbook(const struct cp_render_job *j, struct cp_err *err)
 {
-    struct cp_rtables r;
+    struct cp_rtables own;
+    const struct cp_rtables *r = j->tables;
     struct cp_xlbook b;
     struct cp_buf path = CP_BUF_INIT(4096), title = CP_BUF_INIT(512);
     char *date = NULL;
     int open = 0, rc = -1;
 
     memset(&b, 0, sizeof b);
-    if (cp_rtables_build(&r, j, err) < 0)
-        goto out;
+    if (!r) {
+        r = &own;
+        if (cp_rtables_build(&own, j, err) < 0)
+            goto out;
+    }
     if (cp_buf_addf(&path, "%s/synthese.xlsx", j->dir) < 0) {
         cp_err_set(err, CP_EX_CANTCREAT, "io", j->dir, "chemin trop long : %s", j->dir);
         goto out;
     }
-    date = data_date(j, r.per.text);
+    date = data_date(j, r->per.text);
     cp_buf_addf(&title, "Synthèse – %s – %s",
-                j->zone_name && *j->zone_name ? j->zone_name : j->zone, r.per.text);
+                j->zone_name && *j->zone_name ? j->zone_name : j->zone, r->per.text);
     if (cp_xlbook_open(&b, cp_buf_str(&path), date, cp_buf_str(&title), err) < 0)
         goto out;
     open = 1;
-    if (cp_xlbook_table(&b, &r.synth, NULL, err) < 0)
+    if (cp_xlbook_table(&b, &r->synth, NULL, err) < 0)
         goto out;
-    for (size_t i = 0; i < r.naxes; i++)
-        if (cp_xlbook_table(&b, &r.axes[i].t, NULL, err) < 0)
+    for (size_t i = 0; i < r->naxes; i++)
+        if (cp_xlbook_table(&b, &r->axes[i].t, NULL, err) < 0)
             goto out;
-    if (write_charts(&b, j, &r, err) < 0 || cp_xlbook_table(&b, &r.data, NULL, err) < 0 ||
-        cp_xlbook_table(&b, &r.findings, NULL, err) < 0)
+    if (write_charts(&b, j, r, err) < 0 || cp_xlbook_table(&b, &r->data, NULL, err) < 0 ||
+        cp_xlbook_table(&b, &r->findings, NULL, err) < 0)
         goto out;
     open = 0;
     rc = cp_xlbook_close(&b, err);
@@ -428,7 +432,8 @@ out:
         cp_xlbook_abort(&b);
     if (rc < 0)
         cp_err_prefix(err, "synthese.xlsx : ");
-    cp_rtables_release(&r);
+    if (r == &own)
+        cp_rtables_release(&own);
     cp_buf_release(&path);
     cp_buf_release(&title);
     free(date);

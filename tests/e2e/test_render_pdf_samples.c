@@ -64,7 +64,7 @@ static struct cp_render_job job(const char *zone, const char *period, char *out,
     snprintf(out, n, "%s/reports/%s/%s", dir, national ? "national" : zone, period);
     return (struct cp_render_job){db,       zone,         national ? "France" : "Occitanie",
                                   period,   national,     out,
-                                  "2023-02-22T03:37:51", "2023-03-01T06:00:00"};
+                                  "2023-02-22T03:37:51", "2023-03-01T06:00:00", NULL, NULL};
 }
 
 /* Renders charts and dossier; returns the dossier's text (layout). */
