@@ -30,6 +30,7 @@
  */
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -720,6 +721,21 @@ Test(crash, consolidate_killed_at_timed_moments_is_all_or_nothing, .init = setup
 
 /* ---- render ---------------------------------------------------------------------- */
 
+/* Render's private gnuplot folders (TMPDIR is tmp) that are left: a killed
+ * run's is removed by the next run. */
+static size_t plot_dirs(void)
+{
+    struct dirent *e;
+    DIR *d = opendir(tmp);
+    size_t n = 0;
+
+    cr_assert_not_null(d);
+    while ((e = readdir(d)))
+        n += strncmp(e->d_name, "calpae-plot-", 12) == 0;
+    closedir(d);
+    return n;
+}
+
 /* Leftovers of a killed process beside the outputs of the sample's région. */
 static void plant_leftovers(const char *out)
 {
@@ -738,7 +754,7 @@ Test(crash, render_killed_at_timed_moments, .init = setup, .fini = teardown, .ti
     char *base = make_base(1), *db, *out, *refout, *ref;
     double t0, dur;
     int killed = 0;
-    size_t temps = 0;
+    size_t temps = 0, plots = 0;
 
 #define RENDER_ARGV(db, out) (char *[]){"calpae-render", "--quiet", "--db", (db), "--out", (out), NULL}
     sh("mkdir -p '%s/clean' && cp '%s' '%s/clean/'", tmp, base, tmp);
@@ -784,16 +800,18 @@ Test(crash, render_killed_at_timed_moments, .init = setup, .fini = teardown, .ti
             if (exists(dir))
                 plant_leftovers(out);
         }
+        plots += plot_dirs();
         cr_assert_eq(run(NULL, RENDER_ARGV(db, out)), 0, "%s: re-run", when);
+        cr_assert_eq(plot_dirs(), 0, "%s: gnuplot folder left", when);
         same_files(out, refout, when);
         same_db(db, ref, when);
         free(db);
         free(out);
     }
 #undef RENDER_ARGV
-    cr_log_info("render: clean run %.0f ms; %d of %d timed kills landed, %zu temporaries left"
-                " by the kills (removed by the re-runs)",
-                dur * 1e3, killed, TIMED, temps);
+    cr_log_info("render: clean run %.0f ms; %d of %d timed kills landed, %zu temporaries and"
+                " %zu gnuplot folders left by the kills (removed by the re-runs)",
+                dur * 1e3, killed, TIMED, temps, plots);
     free(ref);
     free(refout);
     free(base);
@@ -995,6 +1013,7 @@ Test(crash, nightly_killed_at_crash_points_and_timed_moments, .init = setup,
         cr_assert_eq(run(NULL, NIGHTLY_ARGV()), 0, "%s: re-run", when);
         same_db(db, ref, when);
         same_files(out, refout, when);
+        cr_assert_eq(plot_dirs(), 0, "%s: gnuplot folder left", when);
         check_inbox_done(when);
         check_quarantine(qdir, 1, when);
         check_archive(archive, 1, when);
