@@ -1,8 +1,10 @@
 /* Atomic output files (see afile.h). */
 #include "common/afile.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +66,50 @@ char *cp_afile_temp_path(const char *path, struct cp_err *err)
     snprintf(tmp, n, "%.*s%s.%s.tmp.%ld.%lu", (int)dirlen, path, slash ? "/" : "", base,
              (long)getpid(), ++counter);
     return tmp;
+}
+
+/* The process id in ".name.tmp.PID.N", or 0 when name is not one of ours. */
+static long temp_owner(const char *name)
+{
+    const char *p, *q = NULL;
+    char *end;
+    long pid;
+
+    if (name[0] != '.')
+        return 0;
+    /* The last ".tmp." (the final name may itself hold ".tmp."). */
+    for (p = name + 1; (p = strstr(p, ".tmp.")); p++)
+        q = p;
+    if (!q)
+        return 0;
+    errno = 0;
+    pid = strtol(q + 5, &end, 10);
+    if (errno || pid <= 0 || *end != '.' || end[1] < '0' || end[1] > '9')
+        return 0;
+    (void)strtoul(end + 1, &end, 10);
+    return *end ? 0 : pid;
+}
+
+unsigned cp_afile_clean_stale(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char path[PATH_MAX];
+    unsigned n = 0;
+
+    if (!d)
+        return 0;
+    while ((e = readdir(d))) {
+        long pid = temp_owner(e->d_name);
+
+        if (!pid || (pid != (long)getpid() && (kill((pid_t)pid, 0) == 0 || errno != ESRCH)))
+            continue;
+        if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, e->d_name) < sizeof path &&
+            unlink(path) == 0)
+            n++;
+    }
+    closedir(d);
+    return n;
 }
 
 int cp_afile_open(struct cp_afile *a, const char *path, struct cp_err *err)

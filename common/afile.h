@@ -1,8 +1,9 @@
 /*
  * Output files written atomically: data goes to a temporary file in the
  * same folder, flushed and synced, then renamed over the final name, so no
- * partial output is ever visible under its final name (a crash leaves at
- * most a stray ".tmp" file, removed by the next run's cleanup).
+ * partial output is ever visible under its final name. A crash leaves at
+ * most a hidden temporary file beside it, which cp_afile_clean_stale
+ * removes on the next run.
  */
 #ifndef CALPAE_AFILE_H
 #define CALPAE_AFILE_H
@@ -32,6 +33,14 @@ void cp_afile_abort(struct cp_afile *a);
 char *cp_afile_temp_path(const char *path, struct cp_err *err);
 /* fsyncs tmp and renames it onto path; removes tmp on failure. */
 int cp_afile_rename(const char *tmp, const char *path, struct cp_err *err);
+
+/* Removes, in dir (not below), the temporary files of cp_afile_temp_path
+ * whose process is gone: a crashed or killed run's leftovers. A temporary
+ * of a running process is kept (it may be writing it), except one named
+ * with this process's own id, which can only be a leftover of an earlier
+ * process: call it when this process has no temporary in flight in dir.
+ * Returns how many were removed; a missing dir is not an error. */
+unsigned cp_afile_clean_stale(const char *dir);
 
 /* mkdir -p. 0 or -1 with err (CP_EX_CANTCREAT). */
 int cp_mkdirs(const char *dir, struct cp_err *err);

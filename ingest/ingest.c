@@ -17,7 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/afile.h"
 #include "common/buf.h"
+#include "common/crash.h"
 #include "common/db.h"
 #include "common/hash.h"
 #include "common/ref.h"
@@ -356,19 +358,26 @@ static enum format sniff(const char *path, const char *name, unsigned long long 
 
 /* ---- quarantine ---------------------------------------------------------------- */
 
+/* Both write a hidden temporary (cp_afile_temp_path) renamed into place: a
+ * crash leaves no partial file under the final name, and its leftover is
+ * removed by the next run (cp_afile_clean_stale in cp_ingest_run). */
 static int copy_file(const char *from, const char *to)
 {
-    char tmp[PATH_MAX];
+    struct cp_err ignored;
+    char *tmp;
     char block[1 << 16];
     int in, out, rc = -1;
     ssize_t n;
 
-    if (snprintf(tmp, sizeof tmp, "%s.tmp%ld", to, (long)getpid()) >= (int)sizeof tmp)
-        return -1;
     in = open(from, O_RDONLY | O_CLOEXEC);
     if (in < 0)
         return -1;
-    out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    tmp = cp_afile_temp_path(to, &ignored);
+    if (!tmp) {
+        close(in);
+        return -1;
+    }
+    out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (out < 0)
         goto out_in;
     while ((n = read(in, block, sizeof block)) > 0)
@@ -386,21 +395,25 @@ out_out:
         unlink(tmp);
 out_in:
     close(in);
+    free(tmp);
     return rc;
 }
 
 static int write_text(const char *to, const char *text)
 {
-    char tmp[PATH_MAX];
+    struct cp_err ignored;
+    char *tmp = cp_afile_temp_path(to, &ignored);
     FILE *f;
     int rc = 0;
 
-    if (snprintf(tmp, sizeof tmp, "%s.tmp%ld", to, (long)getpid()) >= (int)sizeof tmp)
+    if (!tmp)
         return -1;
-    f = fopen(tmp, "w");
-    if (!f)
+    f = fopen(tmp, "wx");
+    if (!f) {
+        free(tmp);
         return -1;
-    if (fputs(text, f) == EOF)
+    }
+    if (fputs(text, f) == EOF || fflush(f) == EOF || fsync(fileno(f)) < 0)
         rc = -1;
     if (fclose(f) == EOF)
         rc = -1;
@@ -408,6 +421,7 @@ static int write_text(const char *to, const char *text)
         rc = -1;
     if (rc < 0)
         unlink(tmp);
+    free(tmp);
     return rc;
 }
 
@@ -548,6 +562,21 @@ static int read_rollup(struct run *r, const struct entry *x, struct cp_read_info
     return 0;
 }
 
+/* 1 when the quarantine holds this file (same name and bytes) with its report. */
+static int in_quarantine(const struct run *r, const struct entry *x, const char *sha)
+{
+    char path[PATH_MAX], hex[CP_SHA256_HEX];
+    unsigned long long size;
+    struct cp_err ignored;
+
+    if (snprintf(path, sizeof path, "%s/%s.rapport.txt", r->qdir, x->name) >= (int)sizeof path ||
+        access(path, F_OK) < 0)
+        return 0;
+    if (snprintf(path, sizeof path, "%s/%s", r->qdir, x->name) >= (int)sizeof path)
+        return 0;
+    return cp_sha256_file(path, hex, &size, &ignored) == 0 && strcmp(hex, sha) == 0;
+}
+
 static int ingest_one(struct run *r, const struct entry *x, const char **outcome,
                       struct cp_err *err)
 {
@@ -574,7 +603,9 @@ static int ingest_one(struct run *r, const struct entry *x, const char **outcome
     if (k < 0)
         return -1;
     if (k == 1) {
-        *outcome = "deja_lu";
+        /* In the quarantine already: the run that read it was stopped
+         * before its caller could take it out of the inbox. */
+        *outcome = in_quarantine(r, x, sha) ? "quarantaine" : "deja_lu";
         r->st->already++;
         say(r, "déjà lu     %s\n", x->name);
         free(known);
@@ -632,9 +663,18 @@ static int ingest_one(struct run *r, const struct entry *x, const char **outcome
             cp_store_abort(r->store);
             goto fail;
         }
+        /* Into the quarantine before the commit: killed in between, the
+         * next run finds the file unread and quarantines it again (the
+         * same copy and report); the other way round, it would find it
+         * already read and never quarantine it. */
+        if (quarantine(r->qdir, x, sha, &why, err) < 0) {
+            cp_store_abort(r->store);
+            goto fail;
+        }
     }
     if (cp_store_commit(r->store, &res, err) < 0)
         goto fail;
+    cp_crash_point("ingest-commit");
     cp_table_free(t);
 
     r->st->values += res.values;
@@ -642,8 +682,6 @@ static int ingest_one(struct run *r, const struct entry *x, const char **outcome
     *outcome = rc < 0 ? "quarantaine" : res.status;
     if (rc < 0) {
         r->st->rejected++;
-        if (quarantine(r->qdir, x, sha, &why, err) < 0)
-            return -1;
         say(r, "rejeté      %s : %s%s%s (code %s) ; mis en quarantaine\n", x->name, why.msg,
             why.where[0] ? " ; emplacement " : "", why.where, why.code);
     } else if (strcmp(res.status, "accepte") == 0) {
@@ -713,6 +751,7 @@ int cp_ingest_run(const struct cp_ingest_opts *o, struct cp_ingest_stats *stats,
     }
     if (files.n) /* qsort(NULL, 0, …) is undefined */
         qsort(files.v, files.n, sizeof *files.v, entry_cmp);
+    cp_afile_clean_stale(r.qdir); /* what a killed run left half-copied */
 
     if (cp_ref_load(&r.ref, o->data_dir ? o->data_dir : cp_ref_default_datadir(), err) < 0) {
         status = CP_EX_CONFIG;

@@ -23,8 +23,9 @@ struct cp_ingest_opts {
     const struct cp_limits *limits; /* NULL: cp_limits_default */
     /* Called after each file, once its transaction is committed. outcome is
      * "accepte", "accepte_partiel", "rejete", "quarantaine" (rejected as
-     * unreadable and copied to the quarantine), "doublon" or "deja_lu";
-     * index counts from 1 up to total. May be NULL. */
+     * unreadable and copied to the quarantine; also a file already read
+     * that the quarantine holds, when a crash kept it in the inbox),
+     * "doublon" or "deja_lu"; index counts from 1 up to total. May be NULL. */
     void (*on_file)(void *ctx, const char *path, const char *outcome, size_t index,
                     size_t total);
     void *on_file_ctx;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/afile.h"
+#include "common/crash.h"
 #include "common/db.h"
 #include "common/hash.h"
 #include "common/progress.h"
@@ -28,6 +29,7 @@
  * one is kept here and reported after ingest. */
 struct archiver {
     struct cp_nightly_stats *st;
+    const char *archive;          /* the archive folder, above the day's */
     struct cp_progress bar;
     FILE *progress;
     struct cp_err err;
@@ -44,7 +46,10 @@ void cp_nightly_beside(const char *path, const char *leaf, char *out, size_t n)
         snprintf(out, n, "%s", leaf);
 }
 
-static int copy_file(const char *from, const char *to, struct cp_err *err)
+/* Copies from into tmp, then renames tmp onto to: killed midway, the copy
+ * is never visible under its final name, only as tmp (a hidden name that
+ * cp_afile_clean_stale recognises). */
+static int copy_file(const char *from, const char *tmp, const char *to, struct cp_err *err)
 {
     char buf[65536];
     int in = -1, out = -1, rc = -1;
@@ -53,7 +58,7 @@ static int copy_file(const char *from, const char *to, struct cp_err *err)
     in = open(from, O_RDONLY | O_CLOEXEC);
     if (in < 0)
         goto fail;
-    out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (out < 0)
         goto fail;
     while ((r = read(in, buf, sizeof buf)) > 0) {
@@ -69,15 +74,14 @@ static int copy_file(const char *from, const char *to, struct cp_err *err)
         goto fail;
     rc = close(out);
     out = -1;
-    if (rc < 0)
+    if (rc < 0 || rename(tmp, to) < 0)
         goto fail;
     rc = 0;
     goto out;
 fail:
     cp_err_set(err, CP_EX_CANTCREAT, "archive", to, "impossible de copier « %s » vers « %s » : %s",
                from, to, strerror(errno));
-    if (out >= 0)
-        unlink(to);
+    unlink(tmp);
     rc = -1;
 out:
     if (in >= 0)
@@ -87,14 +91,16 @@ out:
     return rc;
 }
 
-/* Moves path into dir without overwriting: "nom.csv", then "nom-1.csv"… */
-static int archive_one(const char *path, const char *dir, struct cp_err *err)
+/* Moves path into dir without overwriting: "nom.csv", then "nom-1.csv"…
+ * Across file systems the copy goes through a temporary in root, the
+ * archive folder above dir, cleaned of leftovers at each run. */
+static int archive_one(const char *path, const char *root, const char *dir, struct cp_err *err)
 {
     const char *slash = strrchr(path, '/');
     const char *name = slash ? slash + 1 : path;
     const char *dot = strrchr(name, '.');
     int stem = dot && dot != name ? (int)(dot - name) : (int)strlen(name);
-    char dest[4096];
+    char dest[4096], dest_tmp_base[4096];
     struct stat sb;
 
     if (cp_mkdirs(dir, err) < 0)
@@ -118,8 +124,21 @@ static int archive_one(const char *path, const char *dir, struct cp_err *err)
                           "impossible de déplacer « %s » vers « %s » : %s", path, dest,
                           strerror(errno));
     /* The archive is on another file system: copy, then remove. */
-    if (copy_file(path, dest, err) < 0)
-        return -1;
+    {
+        char *tmp;
+        int rc;
+
+        if ((size_t)snprintf(dest_tmp_base, sizeof dest_tmp_base, "%s/%s", root, name) >=
+            sizeof dest_tmp_base)
+            return cp_err_set(err, CP_EX_CANTCREAT, "archive", path, "chemin d'archive trop long");
+        tmp = cp_afile_temp_path(dest_tmp_base, err);
+        if (!tmp)
+            return -1;
+        rc = copy_file(path, tmp, dest, err);
+        free(tmp);
+        if (rc < 0)
+            return -1;
+    }
     if (unlink(path) < 0)
         return cp_err_set(err, CP_EX_CANTCREAT, "archive", path,
                           "fichier archivé mais impossible de le retirer de la boîte « %s » : %s",
@@ -149,7 +168,7 @@ static void on_file(void *ctx, const char *path, const char *outcome, size_t ind
         a->st->removed++;
         return;
     }
-    if (archive_one(path, a->st->archive_day, &a->err) < 0) {
+    if (archive_one(path, a->archive, a->st->archive_day, &a->err) < 0) {
         a->failed = 1;
         return;
     }
@@ -328,9 +347,11 @@ int cp_nightly_run(const struct cp_nightly_opts *o, struct cp_nightly_stats *sta
     cp_db_now(day);
     day[10] = '\0';
     snprintf(st->archive_day, sizeof st->archive_day, "%.3990s/%s", archive, day);
+    cp_afile_clean_stale(archive); /* copies a killed run left half-made */
 
     /* Ingest: each file is archived by on_file once its transaction is committed. */
     a.st = st;
+    a.archive = archive;
     a.progress = o->progress;
     paths[0] = (char *)inbox;
     io.db_path = o->db_path;
@@ -378,6 +399,7 @@ int cp_nightly_run(const struct cp_nightly_opts *o, struct cp_nightly_stats *sta
         for (size_t i = 0; i < cs.nproblems; i++)
             fprintf(log, "règle écartée : %s\n", cs.problems[i].msg);
         cp_consolidate_stats_release(&cs);
+        cp_crash_point("nightly-consolidated");
         if (store_fingerprint(o->db_path, fp, err) < 0) {
             status = err->exit_status ? err->exit_status : CP_EX_IOERR;
             goto out;

@@ -379,6 +379,33 @@ static void remove_dir(const char *dir)
     rmdir(dir);
 }
 
+/* Removes the private folders ("calpae-plot-PID-XXXXXX") that killed
+ * processes left in tmpdir; a running process's folder is kept. */
+static void remove_stale_dirs(const char *tmpdir)
+{
+    DIR *d = opendir(tmpdir);
+    struct dirent *e;
+    char path[PATH_MAX];
+
+    if (!d)
+        return;
+    while ((e = readdir(d))) {
+        char *end;
+        long pid;
+
+        if (strncmp(e->d_name, "calpae-plot-", 12) != 0)
+            continue;
+        errno = 0;
+        pid = strtol(e->d_name + 12, &end, 10);
+        if (errno || pid <= 0 || *end != '-' || pid == (long)getpid() ||
+            kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        if ((size_t)snprintf(path, sizeof path, "%s/%s", tmpdir, e->d_name) < sizeof path)
+            remove_dir(path);
+    }
+    closedir(d);
+}
+
 /* Settings for every chart; constant text only. */
 static const char gp_setup[] = "set encoding utf8\n"
                                "set print '-'\n"
@@ -407,7 +434,10 @@ int cp_plot_open(struct cp_plot **out, struct cp_err *err)
      * it plain anyway: fall back to /tmp for an odd TMPDIR. */
     if (!tmpdir || !safe_path(tmpdir) || strlen(tmpdir) > 200)
         tmpdir = "/tmp";
-    snprintf(p->dir, sizeof p->dir, "%s/calpae-plot-XXXXXX", tmpdir);
+    /* The process id in the name tells a killed run's folder (removed here)
+     * from a running one's. */
+    remove_stale_dirs(tmpdir);
+    snprintf(p->dir, sizeof p->dir, "%s/calpae-plot-%ld-XXXXXX", tmpdir, (long)getpid());
     if (!mkdtemp(p->dir)) {
         cp_err_set(err, CP_EX_CANTCREAT, "io", p->dir,
                    "impossible de créer un dossier temporaire dans %s : %s", tmpdir,

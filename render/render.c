@@ -304,6 +304,19 @@ static int feedback(const struct cp_render_job *job, struct cp_err *err)
     return rc;
 }
 
+/* Removes the temporaries a killed run left in the folders of a job (its
+ * files are written under hidden temporary names, then renamed). */
+static void clean_job_dirs(const char *outdir, const char *zone, const char *period)
+{
+    static const char *const sub[] = {"", "/graphiques", "/retours"};
+    char dir[PATH_MAX];
+
+    for (size_t k = 0; k < sizeof sub / sizeof *sub; k++)
+        if (snprintf(dir, sizeof dir, "%s/%s/%s%s", outdir, zone, period, sub[k]) <
+            (int)sizeof dir)
+            cp_afile_clean_stale(dir);
+}
+
 static int render_job(sqlite3 *db, const struct cp_render_opts *o, struct cp_plot **plot,
                       const struct job_spec *j, const char *hex, char *dossier,
                       struct cp_err *err)
@@ -399,6 +412,7 @@ int cp_render_run(const struct cp_render_opts *o, struct cp_err *err)
         if (snprintf(path, sizeof path, "%s/%s/%s/dossier.pdf", outdir,
                      o->national ? "national" : jobs[i].zone, jobs[i].period) >= (int)sizeof path)
             path[0] = '\0';
+        clean_job_dirs(outdir, o->national ? "national" : jobs[i].zone, jobs[i].period);
         if (!o->force && path[0] && stat(path, &sb) == 0 &&
             rendered_before(db, o->national ? "FR" : jobs[i].zone, jobs[i].period, hex)) {
             same++;

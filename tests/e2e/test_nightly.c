@@ -33,8 +33,9 @@ static void teardown(void)
     free(tmp);
 }
 
-/* Runs calpae-nightly on tmp/{inbox,db,out}; returns its exit status. */
-static int run_nightly(void)
+/* Runs calpae-nightly on tmp/{inbox,db,out} (archive: NULL for the
+ * default beside the database); returns its exit status. */
+static int run_nightly_archive(const char *archive)
 {
     const char *bindir = getenv("CALPAE_BINDIR");
     char exe[4096], db[4096], inbox[4096], out[4096], data[4096], errf[4096];
@@ -56,12 +57,21 @@ static int run_nightly(void)
         if (fd >= 0)
             dup2(fd, 2);
         setenv("CALPAE_NOW", DAY "T03:00:00", 1);
-        execl(exe, exe, "-q", "--db", db, "--inbox", inbox, "--out", out, "--data", data,
-              (char *)NULL);
+        if (archive)
+            execl(exe, exe, "-q", "--db", db, "--inbox", inbox, "--out", out, "--data", data,
+                  "--archive", archive, (char *)NULL);
+        else
+            execl(exe, exe, "-q", "--db", db, "--inbox", inbox, "--out", out, "--data", data,
+                  (char *)NULL);
         _exit(127);
     }
     cr_assert(waitpid(pid, &st, 0) == pid);
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static int run_nightly(void)
+{
+    return run_nightly_archive(NULL);
 }
 
 static void fill_inbox(void)
@@ -206,4 +216,46 @@ Test(nightly, make_install_destdir_prefix, .init = setup, .fini = teardown, .tim
         (void)system(cmd);
         cr_assert_fail("make install or man failed");
     }
+}
+
+/* An archive on another file system: rename fails with EXDEV and each file
+ * is copied (through a hidden temporary in the archive folder), then
+ * removed from the inbox; a half-made copy left by a killed run is removed. */
+Test(nightly, archive_on_another_file_system_is_copied, .init = setup, .fini = teardown,
+     .timeout = 300)
+{
+    char shm[] = "/dev/shm/calpae-test-XXXXXX";
+    char check[8192], stale[4096];
+    struct stat a, b;
+    FILE *f;
+    int st, rc;
+
+    if (stat(tmp, &a) < 0 || stat("/dev/shm", &b) < 0 || a.st_dev == b.st_dev ||
+        !mkdtemp(shm)) {
+        cr_skip("no writable file system other than that of %s (/dev/shm): the copy fallback"
+                " is not exercised", tmp);
+        return;
+    }
+    fill_inbox();
+    snprintf(stale, sizeof stale, "%s/.x.csv.tmp.999999999.1", shm);
+    f = fopen(stale, "w");
+    cr_assert_not_null(f);
+    fputs("partial", f);
+    fclose(f);
+    st = run_nightly_archive(shm);
+    /* Every readable sample file archived with its bytes, nothing else in
+     * the day's folder or the archive, the inbox emptied, the unreadable
+     * file in the quarantine only. */
+    snprintf(check, sizeof check,
+             "cd '%s' && for f in *; do [ \"$f\" = reception.csv ] || [ \"$f\" = '" BAD "' ]"
+             " || cmp -s \"$f\" '%s/" DAY "/'\"$f\" || exit 1; done"
+             " && [ $(ls -A '%s/" DAY "' | wc -l) -eq 15 ] && [ ! -e '%s/" DAY "/" BAD "' ]"
+             " && [ $(ls -A '%s' | wc -l) -eq 1 ] && [ ! -e '%s' ]"
+             " && [ $(ls -A '%s/inbox' | wc -l) -eq 1 ] && [ -e '%s/db/quarantaine/" BAD "' ]",
+             t_src("data/sample"), shm, shm, shm, shm, stale, tmp, tmp);
+    rc = system(check);
+    snprintf(stale, sizeof stale, "rm -rf '%s'", shm);
+    cr_assert_eq(system(stale), 0);
+    cr_assert_eq(st, 0, "calpae-nightly exited with %d", st);
+    cr_assert_eq(rc, 0, "archive, inbox or quarantine not as expected: %s", check);
 }
