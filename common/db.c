@@ -229,11 +229,13 @@ static const char *const schema_v1[] = {
 };
 
 /* v2: render reads what is in force by period and indicator (which
- * indicators a period shows) and the rejections by signatory and period
- * (feedback reports); both scanned whole tables per région. */
+ * indicators a period shows), the rejections by signatory and period
+ * (feedback reports) and, at the national tier, the contributions by
+ * signatory (coverage); each scanned a whole table per région. */
 static const char *const schema_v2[] = {
     "CREATE INDEX courant_periode ON courant(periode, indicateur);\n",
     "CREATE INDEX rejet_sp ON rejet(signataire, periode);\n",
+    "CREATE INDEX contribution_sp ON contribution(signataire, periode);\n",
     NULL,
 };
 

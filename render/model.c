@@ -745,11 +745,12 @@ static int load_files(struct cp_model *m, sqlite3 *db, struct cp_err *err)
 static int load_coverage(struct cp_model *m, sqlite3 *db, struct cp_err *err)
 {
     static const char sql[] =
-        "SELECT s.type, count(*), sum(EXISTS (SELECT 1 FROM valeurs_courantes v"
-        "   WHERE v.signataire = s.code AND v.periode = ?4)"
-        /* national tier: the contributors of the roll-ups in force */
-        "   OR (?5 = 1 AND EXISTS (SELECT 1 FROM contribution k WHERE k.niveau = 'national'"
-        "   AND k.signataire = s.code AND k.periode = ?4)))"
+        "SELECT s.type, count(*), sum(EXISTS (SELECT 1 FROM courant c"
+        "   WHERE c.signataire = s.code AND c.periode = ?4)"
+        /* national tier: the contributors of the roll-ups in force (CASE,
+         * so that a région's dossier never evaluates it) */
+        "   OR CASE WHEN ?5 = 1 THEN EXISTS (SELECT 1 FROM contribution k"
+        "   WHERE k.signataire = s.code AND k.periode = ?4 AND k.niveau = 'national') ELSE 0 END)"
         " FROM ref_signataire s WHERE (?5 = 1 OR s.region = ?1)"
         " AND (s.debut IS NULL OR s.debut <= ?3) AND (s.fin IS NULL OR s.fin >= ?2)"
         " GROUP BY s.type";
