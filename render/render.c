@@ -6,6 +6,7 @@
 #include "render/render.h"
 
 #include <limits.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -386,6 +387,11 @@ int cp_render_run(const struct cp_render_opts *o, struct cp_err *err)
     char dossier[PATH_MAX] = "";
     int status = CP_EX_OK;
 
+    /* The chart rasters (1600 x 900, 5.8 MB, one per conversion thread) are
+     * mapped and unmapped: with glibc's dynamic threshold the first free
+     * raises the threshold and later rasters stay in the threads' arenas
+     * (about 6 MB more peak RSS over a national run). */
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
     if (cp_db_open(&db, o->db_path, 0, err) < 0) {
         status = err->exit_status ? err->exit_status : CP_EX_IOERR;
         goto out;
