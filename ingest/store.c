@@ -15,13 +15,19 @@
 #include "common/db.h"
 #include "common/ref.h"
 
+/* What a repeat is compared with, kept small (32 bytes) so that the map
+ * stays in cache: a long file looks its keys up on every row. */
 struct slot {
     uint64_t key;       /* 0 = empty */
     sqlite3_int64 id;   /* valeur row of the first occurrence */
     double value;
-    int has_value;
-    int missing;
-    int conflicted;
+    unsigned char has_value;
+    unsigned char missing;
+    unsigned char conflicted;
+};
+
+/* What only a conflict needs, beside the slot of the same index. */
+struct slot_text {
     char where[48];     /* location of the first occurrence */
     char raw[48];
 };
@@ -78,6 +84,7 @@ struct cp_store {
     int failed;              /* a callback met a database error */
     struct cp_err cb_err;
     struct slot *map;
+    struct slot_text *maptext;
     size_t mapcap, mapused;
     struct cp_buf msg;
 };
@@ -110,6 +117,7 @@ void cp_store_free(struct cp_store *s)
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(s->st[i]);
     free(s->map);
+    free(s->maptext);
     cp_buf_release(&s->msg);
     free(s);
 }
@@ -160,9 +168,13 @@ static int map_grow(struct cp_store *s)
 {
     size_t ncap = s->mapcap ? s->mapcap * 2 : 1024;
     struct slot *n = calloc(ncap, sizeof *n);
+    struct slot_text *nt = calloc(ncap, sizeof *nt);
 
-    if (!n)
+    if (!n || !nt) {
+        free(n);
+        free(nt);
         return -1;
+    }
     for (size_t i = 0; i < s->mapcap; i++) {
         struct slot *o = &s->map[i];
         size_t j;
@@ -172,24 +184,28 @@ static int map_grow(struct cp_store *s)
         for (j = mix(o->key) & (ncap - 1); n[j].key; j = (j + 1) & (ncap - 1))
             ;
         n[j] = *o;
+        nt[j] = s->maptext[i];
     }
     free(s->map);
+    free(s->maptext);
     s->map = n;
+    s->maptext = nt;
     s->mapcap = ncap;
     return 0;
 }
 
-/* The slot for key: found (key set) or the empty one to fill. */
-static struct slot *map_slot(struct cp_store *s, uint64_t key)
+/* The index of the slot for key: found (key set) or the empty one to fill;
+ * (size_t)-1 when out of memory. */
+static size_t map_slot(struct cp_store *s, uint64_t key)
 {
     size_t j;
 
     if ((s->mapused + 1) * 4 > s->mapcap * 3 && map_grow(s) < 0)
-        return NULL;
+        return (size_t)-1;
     for (j = mix(key) & (s->mapcap - 1); s->map[j].key && s->map[j].key != key;
          j = (j + 1) & (s->mapcap - 1))
         ;
-    return &s->map[j];
+    return j;
 }
 
 static void map_clear(struct cp_store *s)
@@ -293,22 +309,24 @@ static void fmt_value(char *out, size_t n, int has_value, double v, const char *
 }
 
 /* Two different values for one key in one file: reject both. */
-static int conflict(struct cp_store *s, struct slot *sl, const struct cp_obs *o)
+static int conflict(struct cp_store *s, struct slot *sl, const struct slot_text *tx,
+                    const struct cp_obs *o)
 {
     const struct cp_indicator *d = &s->ref->ind[o->ind];
     const struct cp_signatory *g = &s->ref->sig[o->sig];
-    char ps[CP_PERIOD_STRLEN], a[64], b[64];
+    char ps[CP_PERIOD_STRLEN], a[64], b[64], where[CP_ERR_WHERE_MAX];
     sqlite3_stmt *del = s->st[ST_DEL_VALUE];
 
+    cp_obs_where(o, where);
     cp_period_str(&o->period, ps);
-    fmt_value(a, sizeof a, sl->has_value, sl->value, sl->raw);
+    fmt_value(a, sizeof a, sl->has_value, sl->value, tx->raw);
     fmt_value(b, sizeof b, o->has_value, o->value, o->raw);
     cp_buf_reset(&s->msg);
     cp_buf_addf(&s->msg,
                 "deux valeurs différentes pour %s, %s (%s), %s dans le même fichier "
                 "(%s : « %s » ; %s : « %s ») : aucune des deux n'est retenue ; gardez une "
                 "seule ligne avec la bonne valeur",
-                d->code, g->code, g->name, ps, sl->where, a, o->where, b);
+                d->code, g->code, g->name, ps, tx->where, a, where, b);
     if (!sl->conflicted) {
         sqlite3_bind_int64(del, 1, sl->id);
         if (run(s, del, &s->cb_err, "retrait d'une valeur en double") < 0) {
@@ -317,11 +335,11 @@ static int conflict(struct cp_store *s, struct slot *sl, const struct cp_obs *o)
         }
         s->values--;
         sl->conflicted = 1;
-        if (insert_reject(s, sl->where, "doublon", a, cp_buf_str(&s->msg), o->sig, &o->period,
+        if (insert_reject(s, tx->where, "doublon", a, cp_buf_str(&s->msg), o->sig, &o->period,
                           o->ind) < 0)
             return -1;
     }
-    return insert_reject(s, o->where, "doublon", b, cp_buf_str(&s->msg), o->sig, &o->period,
+    return insert_reject(s, where, "doublon", b, cp_buf_str(&s->msg), o->sig, &o->period,
                          o->ind);
 }
 
@@ -330,23 +348,26 @@ static int on_value(void *ctx, const struct cp_obs *o)
     struct cp_store *s = ctx;
     sqlite3_stmt *st = s->st[ST_INS_VALUE];
     uint64_t key = make_key(o->sig, &o->period, o->ind);
-    struct slot *sl = map_slot(s, key);
-    char ps[CP_PERIOD_STRLEN];
+    size_t j = map_slot(s, key);
+    struct slot *sl;
+    char ps[CP_PERIOD_STRLEN], where[CP_ERR_WHERE_MAX];
 
-    if (!sl) {
+    if (j == (size_t)-1) {
         s->failed = 1;
         cp_err_set(&s->cb_err, CP_EX_SOFTWARE, "memory", NULL, "mémoire insuffisante");
         return -1;
     }
+    sl = &s->map[j];
     if (sl->key) {
-        int same = sl->has_value == o->has_value &&
+        int same = sl->has_value == (o->has_value != 0) &&
                    (o->has_value ? sl->value == o->value : sl->missing == (int)o->missing);
 
         if (same && !sl->conflicted)
             return 0; /* the same figure twice: kept once */
-        return conflict(s, sl, o);
+        return conflict(s, sl, &s->maptext[j], o);
     }
 
+    cp_obs_where(o, where);
     cp_period_str(&o->period, ps);
     sqlite3_bind_int64(st, 1, s->file_id);
     sqlite3_bind_text(st, 2, s->ref->sig[o->sig].code, -1, SQLITE_STATIC);
@@ -359,7 +380,7 @@ static int on_value(void *ctx, const struct cp_obs *o)
         sqlite3_bind_double(st, 7, o->target);
     bind_text(st, 8, o->comment);
     bind_text(st, 9, o->raw);
-    bind_text(st, 10, o->where);
+    bind_text(st, 10, where);
     if (run(s, st, &s->cb_err, "enregistrement d'une valeur") < 0) {
         s->failed = 1;
         return -1;
@@ -367,11 +388,12 @@ static int on_value(void *ctx, const struct cp_obs *o)
     sl->key = key;
     sl->id = sqlite3_last_insert_rowid(s->db);
     sl->value = o->value;
-    sl->has_value = o->has_value;
-    sl->missing = (int)o->missing;
+    sl->has_value = o->has_value != 0;
+    sl->missing = (unsigned char)o->missing;
     sl->conflicted = 0;
-    snprintf(sl->where, sizeof sl->where, "%s", o->where);
-    snprintf(sl->raw, sizeof sl->raw, "%s", o->raw ? o->raw : "");
+    snprintf(s->maptext[j].where, sizeof s->maptext[j].where, "%.*s",
+             (int)sizeof s->maptext[j].where - 1, where);
+    snprintf(s->maptext[j].raw, sizeof s->maptext[j].raw, "%s", o->raw ? o->raw : "");
     s->mapused++;
     s->values++;
     return 0;
