@@ -126,6 +126,7 @@ struct cp_table {
 
     struct column *cols;
     size_t ncols;
+    long role_col[R_CIBCOL + 1]; /* the column of each single role, or -1 */
     int period_is_year;   /* the period column is headed "année" */
     struct label lsig, lper;
 
@@ -509,6 +510,12 @@ static int try_header(struct cp_table *t, const struct cp_row *row)
     free(t->cols);
     t->cols = cols;
     t->ncols = maxcol;
+    /* Single roles have one column at most (see above). */
+    for (int r = 0; r <= R_CIBCOL; r++)
+        t->role_col[r] = -1;
+    for (size_t i = 0; i < maxcol; i++)
+        if (cols[i].role != R_INDCOL && cols[i].role != R_CIBCOL && t->role_col[cols[i].role] < 0)
+            t->role_col[cols[i].role] = (long)i;
     t->shape = shape;
     t->period_is_year = year;
     return 1;
@@ -867,14 +874,21 @@ static const struct cp_cell *cell_at(const struct cp_row *row, size_t col)
     return NULL;
 }
 
+/* The row's cell in the column of a single role (signatory, period,
+ * indicator, value, target, comment), or NULL. */
 static const struct cp_cell *role_cell(const struct cp_table *t, const struct cp_row *row,
                                        enum role r)
 {
-    for (size_t i = 0; i < row->ncells; i++) {
-        const struct cp_cell *c = &row->cells[i];
-        if (c->col < t->ncols && t->cols[c->col].role == r)
-            return c;
-    }
+    long col = t->role_col[r];
+
+    if (col < 0)
+        return NULL;
+    /* A CSV row has every cell: the cell of column k is the k-th. */
+    if ((size_t)col < row->ncells && row->cells[col].col == (size_t)col)
+        return &row->cells[col];
+    for (size_t i = 0; i < row->ncells; i++)
+        if (row->cells[i].col == (size_t)col)
+            return &row->cells[i];
     return NULL;
 }
 
