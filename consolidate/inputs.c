@@ -90,23 +90,43 @@ static int feed_bytes(struct feed *f, const void *p, size_t n)
 }
 
 /* A tagged field with its length, so that ("ab","c") and ("a","bc")
- * differ (p may be NULL when n is 0). */
+ * differ (p may be NULL when n is 0). The length takes one byte below 255
+ * (most fields), else 255 and four bytes. */
 static int put(struct feed *f, char tag, const void *p, size_t n)
 {
-    unsigned char head[5];
+    unsigned char head[6];
+    size_t k = 2;
 
+    if (f->n + n + sizeof head <= sizeof f->buf && n < 255) {
+        unsigned char *o = f->buf + f->n;
+
+        o[0] = (unsigned char)tag;
+        o[1] = (unsigned char)n;
+        if (n)
+            memcpy(o + 2, p, n);
+        f->n += n + 2;
+        return 0;
+    }
     head[0] = (unsigned char)tag;
-    for (int i = 0; i < 4; i++)
-        head[1 + i] = (unsigned char)((unsigned long)n >> (8 * i));
-    return feed_bytes(f, head, sizeof head) < 0 || (n && feed_bytes(f, p, n) < 0) ? -1 : 0;
+    if (n < 255) {
+        head[1] = (unsigned char)n;
+    } else {
+        head[1] = 255;
+        for (int i = 0; i < 4; i++)
+            head[2 + i] = (unsigned char)((unsigned long)n >> (8 * i));
+        k = 6;
+    }
+    return feed_bytes(f, head, k) < 0 || (n && feed_bytes(f, p, n) < 0) ? -1 : 0;
 }
 
 /* A tag alone: a row's start, a NULL. */
 static int put_tag(struct feed *f, char tag)
 {
-    unsigned char t = (unsigned char)tag;
-
-    return feed_bytes(f, &t, 1);
+    if (f->n < sizeof f->buf) {
+        f->buf[f->n++] = (unsigned char)tag;
+        return 0;
+    }
+    return feed_bytes(f, &tag, 1);
 }
 
 static int hash_table(struct feed *h, sqlite3 *db, const char *sql, struct cp_err *err)
