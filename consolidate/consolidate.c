@@ -106,8 +106,6 @@ static int inputs_unchanged(sqlite3 *db, const char *files_fp, int *same, struct
     int rc = -1;
 
     *same = 0;
-    /* Every page is read once: mapped, not copied into the page cache. */
-    sqlite3_exec(db, "PRAGMA mmap_size = 1073741824", NULL, NULL, NULL);
     if (cp_db_exec(db, "BEGIN", err) < 0)
         return -1;
     stored = cp_db_meta_get(db, CP_CONSOLIDATE_INPUTS_KEY);
