@@ -61,10 +61,13 @@ struct cached {
 /*
  * Indicator texts already resolved in this file, exact bytes -> index or
  * -1: a long file names the same few indicators on every row, in turn.
- * Bounded: past IND_MEMO_MAX texts, new ones are resolved every time.
+ * Bounded: past IND_MEMO_MAX texts, new ones are resolved every time, and
+ * so are texts longer than any code or label (IND_MEMO_TEXT), so that a
+ * hostile file cannot make it hold more than 128 KiB of text.
  */
 #define IND_MEMO_SLOTS 1024 /* a power of two */
 #define IND_MEMO_MAX 512
+#define IND_MEMO_TEXT 256
 
 struct ind_memo {
     struct {
@@ -358,6 +361,8 @@ static int indicator_of(struct cp_table *t, const struct cp_cell *c)
 
     if (c->kind != CP_CELL_TEXT)
         return -1;
+    if (c->len > IND_MEMO_TEXT)
+        return cp_ref_indicator_match(t->ref, c->text, c->len);
     if (!t->inds)
         t->inds = calloc(1, sizeof *t->inds);
     if (!t->inds)
