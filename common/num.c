@@ -26,6 +26,9 @@ static int is_excel_error(const char *s, size_t len)
     };
     size_t i;
 
+    /* Every error starts with '#' or "Err:": most cells are numbers. */
+    if (len == 0 || (s[0] != '#' && s[0] != 'E' && s[0] != 'e'))
+        return 0;
     for (i = 0; i < sizeof errors / sizeof errors[0]; i++)
         if (strlen(errors[i]) == len && strncasecmp(s, errors[i], len) == 0)
             return 1;
@@ -73,6 +76,12 @@ static enum cp_missing missing_marker(const char *s, size_t len)
         return CP_MISSING_NC;
     if (len > 40)
         return CP_MISSING_NONE;
+    /* Folding keeps ASCII digits and no marker has one: a text holding a
+     * digit is no marker (a digit cut off by the 31-byte fold limit leaves
+     * a folded text longer than any marker). Spares folding every number. */
+    for (i = 0; i < len; i++)
+        if (s[i] >= '0' && s[i] <= '9')
+            return CP_MISSING_NONE;
     /* Letters must be there: "N.C." folds to "nc", "?" to "". */
     flen = cp_text_fold(s, len, f, sizeof f);
     for (i = 0; i < sizeof markers / sizeof markers[0]; i++)
@@ -124,10 +133,11 @@ static int strip_suffix(const char *s, size_t *len, const char *suffix)
 /*
  * The number proper, once markers, the sign and the unit are set aside:
  * digit groups and separators, then an optional exponent. Writes the ASCII
- * form (without sign) to buf; returns 0, or -1 when the text is not a
- * well-formed number.
+ * form (without sign) to buf and the count of significant digits (first to
+ * last non-zero digit of the mantissa, 0 for zero) to *sig; returns 0, or
+ * -1 when the text is not a well-formed number.
  */
-static int normalise(const char *s, size_t len, char *buf, size_t bufsz)
+static int normalise(const char *s, size_t len, char *buf, size_t bufsz, int *sig)
 {
     size_t groups[NUM_MAX_GROUPS];
     int seps[NUM_MAX_GROUPS];
@@ -166,6 +176,15 @@ static int normalise(const char *s, size_t len, char *buf, size_t bufsz)
     }
     if (nd == 0)
         return -1;
+    {
+        size_t first = 0, last = nd;
+
+        while (first < nd && digits[first] == '0')
+            first++;
+        while (last > first && digits[last - 1] == '0')
+            last--;
+        *sig = (int)(last - first);
+    }
 
     /* Which separator, if any, is the decimal one. */
     if (ndot + ncomma > 0) {
@@ -250,6 +269,7 @@ void cp_num_parse(const char *s, size_t len, struct cp_num *out)
     out->value = 0;
     out->percent = 0;
     out->missing = CP_MISSING_NONE;
+    out->digits = 0;
 
     cp_text_trim(&s, &len);
     if (len == 0) {
@@ -284,13 +304,15 @@ void cp_num_parse(const char *s, size_t len, struct cp_num *out)
         s += k;
         len -= k;
     }
-    if (normalise(s, len, buf, sizeof buf) < 0) {
+    if (normalise(s, len, buf, sizeof buf, &out->digits) < 0) {
+        out->digits = 0;
         out->percent = 0;
         return;
     }
     v = strtod(buf, &end);
     if (*end != '\0' || !isfinite(v)) {
         out->percent = 0;
+        out->digits = 0;
         return;
     }
     out->status = CP_NUM_VALUE;
@@ -305,6 +327,25 @@ double cp_num_clean(double v)
         return v == 0 ? 0.0 : v;
     snprintf(buf, sizeof buf, "%.11e", v);
     return strtod(buf, NULL);
+}
+
+/*
+ * Why skipping is exact: the text is a decimal d of k <= 12 significant
+ * digits and value = RN(d), the double nearest to d (strtod rounds
+ * correctly), so |value - d| <= 2^-53 |d| when value is a normal number.
+ * 12-digit decimals around d are at least |d| * 1e-12 apart, so rounding
+ * value to 12 digits ("%.11e") gives d back, and strtod(d) gives value
+ * again. Subnormal values (few bits, larger relative error) take the slow
+ * path; so does any text with 13 or more significant digits, where the
+ * rounding does change the value.
+ */
+double cp_num_cleaned(const struct cp_num *n)
+{
+    if (n->value == 0)
+        return 0.0;
+    if (n->digits > 0 && n->digits <= CP_NUM_CLEAN_DIGITS && isnormal(n->value))
+        return n->value;
+    return cp_num_clean(n->value);
 }
 
 const char *cp_missing_label(enum cp_missing m)

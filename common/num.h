@@ -28,7 +28,12 @@ struct cp_num {
     double value;          /* when CP_NUM_VALUE; "45 %" gives 45 and percent = 1 */
     int percent;           /* 1 when written with a trailing % sign */
     enum cp_missing missing;
+    int digits;            /* when CP_NUM_VALUE: significant digits of the text
+                              ("0,0450" has 2, "1 200" 2), else 0 */
 };
+
+/* The significant digits cp_num_clean keeps. */
+#define CP_NUM_CLEAN_DIGITS 12
 
 /*
  * Parses one cell's text (UTF-8, need not be NUL-terminated). Leading and
@@ -48,6 +53,12 @@ void cp_num_parse(const char *s, size_t len, struct cp_num *out);
 /* Rounds v to 12 significant digits, which removes binary noise such as
  * 68.09999999999999 (as Excel stores 68.1) or 0.837 * 100. */
 double cp_num_clean(double v);
+
+/* The value of a parsed number (status CP_NUM_VALUE) rounded as
+ * cp_num_clean(n->value) does, bit for bit; without the costly rounding
+ * when the text had at most 12 significant digits, as it cannot change
+ * such a value. */
+double cp_num_cleaned(const struct cp_num *n);
 
 /* The French name of a missing marker: "non communiqué", "sans objet". */
 const char *cp_missing_label(enum cp_missing m);

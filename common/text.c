@@ -81,6 +81,12 @@ void cp_text_trim(const char **s, size_t *len)
     size_t n = *len, k;
     unsigned long c;
 
+    /* Most texts start and end with a visible ASCII character: nothing to
+     * trim (a byte below 0x80 is neither white space nor the end of a
+     * longer sequence). */
+    if (n > 0 && p[0] < 0x80 && p[n - 1] < 0x80 && p[0] != ' ' && p[n - 1] != ' ' &&
+        !(p[0] >= '\t' && p[0] <= '\r') && !(p[n - 1] >= '\t' && p[n - 1] <= '\r'))
+        return;
     while (n > 0 && (k = utf8_decode(p, n, &c)) > 0 && is_space_cp(c)) {
         p += k;
         n -= k;

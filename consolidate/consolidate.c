@@ -126,14 +126,42 @@ static int refuse_national_db(sqlite3 *db, struct cp_err *err)
     return 0;
 }
 
-int cp_consolidate_run(const struct cp_consolidate_opts *o, struct cp_consolidate_stats *stats,
-                       struct cp_err *err)
+/* Compares the fingerprint of the inputs now with the one the last run
+ * stored, in one read transaction (one snapshot). */
+static int inputs_unchanged(sqlite3 *db, const char *files_fp, int *same, struct cp_err *err)
+{
+    char fp[CP_SHA256_HEX];
+    char *stored;
+    int rc = -1;
+
+    *same = 0;
+    if (cp_db_exec(db, "BEGIN", err) < 0)
+        return -1;
+    stored = cp_db_meta_get(db, CP_CONSOLIDATE_INPUTS_KEY);
+    if (stored && *stored) {
+        if (cp_consolidate_inputs_tables(db, files_fp, fp, err) < 0)
+            goto out;
+        *same = strcmp(stored, fp) == 0;
+    }
+    rc = 0;
+out:
+    free(stored);
+    if (rc == 0)
+        rc = cp_db_commit(db, err);
+    else
+        cp_db_rollback(db);
+    return rc;
+}
+
+static int run_stage(const struct cp_consolidate_opts *o, int skip_unchanged,
+                     struct cp_consolidate_stats *stats, struct cp_err *err)
 {
     struct cp_consolidate_stats local;
     struct cp_consolidate_stats *st = stats ? stats : &local;
     struct cp_rules rules;
     struct cp_run run;
     sqlite3 *db = NULL;
+    char files_fp[CP_SHA256_HEX], fp[CP_SHA256_HEX];
     int rc = -1, in_tx = 0;
 
     memset(st, 0, sizeof *st);
@@ -141,10 +169,25 @@ int cp_consolidate_run(const struct cp_consolidate_opts *o, struct cp_consolidat
     memset(&run, 0, sizeof run);
     if (!o || !o->db_path)
         return cp_err_set(err, CP_EX_USAGE, "usage", NULL, "base de données non indiquée");
+    /* The files are fingerprinted before they are read (see internal.h). */
+    if (cp_consolidate_inputs_files(o, files_fp, err) < 0)
+        return -1;
     if (cp_db_open(&db, o->db_path, 0, err) < 0)
         return -1;
-    if (refuse_national_db(db, err) < 0 ||
-        (o->data_dir && sync_reference(db, o->data_dir, err) < 0))
+    if (refuse_national_db(db, err) < 0)
+        goto out;
+    if (skip_unchanged) {
+        int same;
+
+        if (inputs_unchanged(db, files_fp, &same, err) < 0)
+            goto out;
+        if (same) {
+            st->skipped = 1;
+            rc = 0;
+            goto out;
+        }
+    }
+    if (o->data_dir && sync_reference(db, o->data_dir, err) < 0)
         goto out;
     /* Everything from here reads and writes one snapshot. */
     if (cp_db_begin(db, err) < 0)
@@ -168,6 +211,14 @@ int cp_consolidate_run(const struct cp_consolidate_opts *o, struct cp_consolidat
         if (moved && cp_db_meta_set(db, "consolide_le", run.now, err) < 0)
             goto out;
     }
+    /* What the next run compares with. Not after skipped rule lines: the
+     * next run must report them again. */
+    if (rules.nprob || rules.nprob_dropped)
+        fp[0] = '\0';
+    else if (cp_consolidate_inputs_tables(db, files_fp, fp, err) < 0)
+        goto out;
+    if (cp_db_meta_set(db, CP_CONSOLIDATE_INPUTS_KEY, fp, err) < 0)
+        goto out;
     if (cp_db_commit(db, err) < 0)
         goto out;
     in_tx = 0;
@@ -193,4 +244,16 @@ out:
     if (st == &local)
         cp_consolidate_stats_release(&local);
     return rc;
+}
+
+int cp_consolidate_run(const struct cp_consolidate_opts *o, struct cp_consolidate_stats *stats,
+                       struct cp_err *err)
+{
+    return run_stage(o, 0, stats, err);
+}
+
+int cp_consolidate_run_if_changed(const struct cp_consolidate_opts *o,
+                                  struct cp_consolidate_stats *stats, struct cp_err *err)
+{
+    return run_stage(o, 1, stats, err);
 }

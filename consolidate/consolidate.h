@@ -10,9 +10,11 @@
 #ifndef CALPAE_CONSOLIDATE_H
 #define CALPAE_CONSOLIDATE_H
 
+#include <sqlite3.h>
 #include <stddef.h>
 
 #include "common/err.h"
+#include "common/hash.h"
 #include "consolidate/rules.h"
 
 struct cp_consolidate_opts {
@@ -31,6 +33,8 @@ struct cp_region_count {
 };
 
 struct cp_consolidate_stats {
+    int skipped;                       /* 1: inputs unchanged, nothing done (the
+                                          other counts are 0) */
     unsigned rules;                    /* rule lines evaluated */
     struct cp_rule_problem *problems;  /* rule lines skipped (owned) */
     size_t nproblems;
@@ -47,6 +51,22 @@ struct cp_consolidate_stats {
     size_t nregions;
 };
 
+/* Where a run records the fingerprint of its inputs (table meta). */
+#define CP_CONSOLIDATE_INPUTS_KEY "empreinte_entrees_consolidation"
+
+/*
+ * The fingerprint of everything a regular run with options o reads, in db
+ * as it is now: the software version, the reference files and the rules
+ * file o names (or o->rules_text), and every row of the tables the run
+ * reads or rewrites (reference tables, fichier, valeur, courant, rejet,
+ * explanations, roll-ups, findings, exclusions, aggregates, contributions,
+ * meta but for CP_CONSOLIDATE_INPUTS_KEY). Each successful regular run
+ * stores it at the end of its transaction; equal later means that a run
+ * would change nothing. 0, or -1 with err set. (consolidate/inputs.c)
+ */
+int cp_consolidate_inputs(sqlite3 *db, const struct cp_consolidate_opts *o,
+                          char out[CP_SHA256_HEX], struct cp_err *err);
+
 /*
  * Runs the stage. Returns 0 when the run was committed (rule lines that
  * could not be used are listed in stats->problems; the other rules ran),
@@ -57,6 +77,15 @@ struct cp_consolidate_stats {
  */
 int cp_consolidate_run(const struct cp_consolidate_opts *o, struct cp_consolidate_stats *stats,
                        struct cp_err *err);
+
+/*
+ * The same, but does nothing (stats->skipped = 1, return 0) when the
+ * fingerprint of the inputs (cp_consolidate_inputs) equals the one the
+ * last successful run stored: the run would change nothing. What
+ * calpae-consolidate (without --force) and calpae-nightly call.
+ */
+int cp_consolidate_run_if_changed(const struct cp_consolidate_opts *o,
+                                  struct cp_consolidate_stats *stats, struct cp_err *err);
 void cp_consolidate_stats_release(struct cp_consolidate_stats *stats);
 
 /*

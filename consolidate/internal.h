@@ -11,6 +11,7 @@
 
 #include "common/buf.h"
 #include "common/err.h"
+#include "common/hash.h"
 #include "consolidate/rules.h"
 
 struct cp_consolidate_stats;
@@ -121,5 +122,17 @@ int cp_agg_run(struct cp_run *run, struct cp_consolidate_stats *st);
 /* state.c: fingerprints etat:<zone>:<periode> in meta; *changed counts the
  * keys written or removed. Uses only persistent tables and views. */
 int cp_state_update(sqlite3 *db, unsigned long *changed, struct cp_err *err);
+
+/* The two halves of cp_consolidate_inputs (consolidate/inputs.c): the
+ * files (version, reference files, rules), taken before the run reads
+ * them, and the tables with that first digest, taken at the end of the
+ * run's transaction; a file changed during the run is thus seen as
+ * changed by the next one. */
+struct cp_consolidate_opts;
+int cp_consolidate_inputs_files(const struct cp_consolidate_opts *o, char out[CP_SHA256_HEX],
+                                struct cp_err *err);
+int cp_consolidate_inputs_tables(sqlite3 *db, const char *files_fp,
+                                 char out[CP_SHA256_HEX],
+                                 struct cp_err *err);
 
 #endif

@@ -16,7 +16,8 @@
 #include "consolidate/explain.h"
 
 static const char usage_text[] =
-    "Usage : calpae-consolidate [--db FICHIER] [--data DOSSIER] [--regles FICHIER] [--quiet]\n"
+    "Usage : calpae-consolidate [--db FICHIER] [--data DOSSIER] [--regles FICHIER] [--force]"
+    " [--quiet]\n"
     "        calpae-consolidate [--db FICHIER] --constats [--region CODE] [--periode PÉRIODE]\n"
     "        calpae-consolidate [--db FICHIER] --expliquer CLÉ --justification TEXTE"
     " [--auteur NOM]\n"
@@ -28,12 +29,16 @@ static const char help_text[] =
     "Applique les règles de cohérence aux valeurs en vigueur, enregistre les constats,\n"
     "écarte des agrégats les valeurs sous un constat bloquant et calcule les agrégats\n"
     "régionaux et nationaux avec leur couverture. Une seule transaction ; relancer sans\n"
-    "nouvelle donnée ne change rien.\n"
+    "nouvelle donnée ne change rien : si rien de ce qu'elle lit n'a changé depuis la\n"
+    "dernière consolidation (fichiers, valeurs, rejets, explications, données de\n"
+    "référence, règles, version du logiciel), elle s'arrête aussitôt.\n"
     "\n"
     "Options :\n"
     "  --db FICHIER         base de données (défaut : $CALPAE_DB, sinon calpae.db)\n"
     "  --data DOSSIER       données de référence (défaut : $CALPAE_DATA, sinon ./data)\n"
     "  --regles FICHIER     règles de cohérence (défaut : DOSSIER/regles.csv)\n"
+    "  --force              recalcule même si rien n'a changé depuis la dernière\n"
+    "                       consolidation\n"
     "  -q, --quiet          seulement la ligne de résumé\n"
     "  --constats           liste les constats avec leur clé (filtres : --region, --periode)\n"
     "  --expliquer CLÉ      marque le constat CLÉ (clé ou numéro) comme expliqué ;\n"
@@ -58,7 +63,7 @@ static const char help_text[] =
 
 enum {
     OPT_DB = 256, OPT_DATA, OPT_REGLES, OPT_CONSTATS, OPT_EXPLIQUER, OPT_JUSTIF, OPT_AUTEUR,
-    OPT_EXPLICATIONS, OPT_REGION, OPT_PERIODE, OPT_NATIONAL,
+    OPT_EXPLICATIONS, OPT_REGION, OPT_PERIODE, OPT_NATIONAL, OPT_FORCE,
 };
 
 static const char *plural(unsigned long n, const char *one, const char *many)
@@ -165,13 +170,14 @@ int main(int argc, char **argv)
         {"region", required_argument, NULL, OPT_REGION},
         {"periode", required_argument, NULL, OPT_PERIODE},
         {"national", no_argument, NULL, OPT_NATIONAL},
+        {"force", no_argument, NULL, OPT_FORCE},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     const char *db = NULL, *data = NULL, *regles = NULL, *key = NULL, *justif = NULL,
                *author = NULL, *region = NULL, *period = NULL;
-    int quiet = 0, list_findings = 0, list_expl = 0, national = 0, c, status;
+    int quiet = 0, list_findings = 0, list_expl = 0, national = 0, force = 0, c, status;
     struct cp_err err;
 
     cp_err_clear(&err);
@@ -190,6 +196,7 @@ int main(int argc, char **argv)
         case OPT_REGION: region = optarg; break;
         case OPT_PERIODE: period = optarg; break;
         case OPT_NATIONAL: national = 1; break;
+        case OPT_FORCE: force = 1; break;
         case 'h':
             fputs(usage_text, stdout);
             fputs(help_text, stdout);
@@ -214,7 +221,7 @@ int main(int argc, char **argv)
         return CP_EX_USAGE;
     }
     if (list_findings + list_expl + national + (key != NULL) > 1 || ((justif || author) && !key) ||
-        ((region || period) && !list_findings)) {
+        ((region || period) && !list_findings) || (force && (list_findings || list_expl || key))) {
         fprintf(stderr, "calpae-consolidate : options incompatibles\n");
         fputs(usage_text, stderr);
         return CP_EX_USAGE;
@@ -259,13 +266,26 @@ int main(int argc, char **argv)
         struct cp_consolidate_opts o = {db, data ? data : cp_ref_default_datadir(), regles,
                                         NULL};
         struct cp_consolidate_stats st;
+        /* The regular run only: --national above always recomputes (its
+         * inputs, the roll-ups, are not compared with its outputs). */
+        int rc = force ? cp_consolidate_run(&o, &st, &err)
+                       : cp_consolidate_run_if_changed(&o, &st, &err);
 
-        if (cp_consolidate_run(&o, &st, &err) < 0) {
+        if (rc < 0) {
             for (size_t i = 0; i < st.nproblems; i++)
                 fprintf(stderr, "calpae-consolidate : %s [%s]\n", st.problems[i].msg,
                         st.problems[i].code);
             cp_consolidate_stats_release(&st);
             return fail(&err);
+        }
+        if (st.skipped) {
+            printf("calpae-consolidate : rien de nouveau depuis la dernière consolidation, "
+                   "rien n'est recalculé\n");
+            if (!quiet)
+                printf("entrées inchangées (fichiers, valeurs, rejets, explications, données de "
+                       "référence, règles, version) ; --force pour recalculer quand même\n");
+            cp_consolidate_stats_release(&st);
+            return fflush(stdout) == 0 ? CP_EX_OK : CP_EX_IOERR;
         }
         for (size_t i = 0; i < st.nproblems; i++)
             fprintf(stderr, "calpae-consolidate : règle écartée : %s [%s]\n", st.problems[i].msg,

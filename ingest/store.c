@@ -1,8 +1,8 @@
 /*
  * Database writes for one submission (see store.h). Values are inserted as
- * they come; a small open-addressing map keyed by (signatory, period,
- * indicator) spots conflicting repeats. The key space is bounded by the
- * reference data, not by the file size, so memory stays bounded.
+ * they come; a small map keyed by (signatory, period, indicator) spots
+ * conflicting repeats. The key space is bounded by the reference data, not
+ * by the file size, so memory stays bounded.
  */
 #include "ingest/store.h"
 
@@ -15,13 +15,19 @@
 #include "common/db.h"
 #include "common/ref.h"
 
+/* One key of the file, in order of first appearance: what a repeat is
+ * compared with, kept small (32 bytes). */
 struct slot {
-    uint64_t key;       /* 0 = empty */
+    uint64_t key;
     sqlite3_int64 id;   /* valeur row of the first occurrence */
     double value;
-    int has_value;
-    int missing;
-    int conflicted;
+    unsigned char has_value;
+    unsigned char missing;
+    unsigned char conflicted;
+};
+
+/* What only a conflict needs, beside the slot of the same number. */
+struct slot_text {
     char where[48];     /* location of the first occurrence */
     char raw[48];
 };
@@ -77,8 +83,14 @@ struct cp_store {
     unsigned long values, rejects;
     int failed;              /* a callback met a database error */
     struct cp_err cb_err;
+    /* The keys: slots in order of first appearance, and a hash index of
+     * them (slot number + 1, 0 = empty; open addressing). */
     struct slot *map;
-    size_t mapcap, mapused;
+    struct slot_text *maptext;
+    size_t mapused, mapcap;  /* slots used, allocated */
+    uint32_t *index;
+    size_t indexcap;         /* a power of two */
+    size_t last;             /* slot of the previous value, (size_t)-1 at first */
     struct cp_buf msg;
 };
 
@@ -110,6 +122,8 @@ void cp_store_free(struct cp_store *s)
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(s->st[i]);
     free(s->map);
+    free(s->maptext);
+    free(s->index);
     cp_buf_release(&s->msg);
     free(s);
 }
@@ -156,47 +170,89 @@ static uint64_t mix(uint64_t k)
     return k;
 }
 
-static int map_grow(struct cp_store *s)
+#define NO_SLOT ((size_t)-1)
+
+/*
+ * The slot of key, or NO_SLOT. A long file that gives the same keys again
+ * in the same order (history repeated) finds each one in the slot after the
+ * previous one: a sequential read, no hashing and no cache miss.
+ */
+static size_t map_find(struct cp_store *s, uint64_t key)
 {
-    size_t ncap = s->mapcap ? s->mapcap * 2 : 1024;
-    struct slot *n = calloc(ncap, sizeof *n);
+    size_t next = s->last + 1, j;
 
-    if (!n)
-        return -1;
-    for (size_t i = 0; i < s->mapcap; i++) {
-        struct slot *o = &s->map[i];
-        size_t j;
-
-        if (!o->key)
-            continue;
-        for (j = mix(o->key) & (ncap - 1); n[j].key; j = (j + 1) & (ncap - 1))
-            ;
-        n[j] = *o;
-    }
-    free(s->map);
-    s->map = n;
-    s->mapcap = ncap;
-    return 0;
+    if (next < s->mapused && s->map[next].key == key)
+        return s->last = next;
+    if (s->last < s->mapused && s->map[s->last].key == key)
+        return s->last;
+    if (!s->indexcap)
+        return NO_SLOT;
+    for (j = mix(key) & (s->indexcap - 1); s->index[j]; j = (j + 1) & (s->indexcap - 1))
+        if (s->map[s->index[j] - 1].key == key)
+            return s->last = s->index[j] - 1;
+    return NO_SLOT;
 }
 
-/* The slot for key: found (key set) or the empty one to fill. */
-static struct slot *map_slot(struct cp_store *s, uint64_t key)
+static void index_put(uint32_t *index, size_t cap, uint64_t key, size_t slot)
 {
     size_t j;
 
-    if ((s->mapused + 1) * 4 > s->mapcap * 3 && map_grow(s) < 0)
-        return NULL;
-    for (j = mix(key) & (s->mapcap - 1); s->map[j].key && s->map[j].key != key;
-         j = (j + 1) & (s->mapcap - 1))
+    for (j = mix(key) & (cap - 1); index[j]; j = (j + 1) & (cap - 1))
         ;
-    return &s->map[j];
+    index[j] = (uint32_t)(slot + 1);
+}
+
+/* Room for one more key. 0, or -1 out of memory. */
+static int map_reserve(struct cp_store *s)
+{
+    if (s->mapused == s->mapcap) {
+        size_t ncap = s->mapcap ? s->mapcap * 2 : 1024;
+        struct slot *n = realloc(s->map, ncap * sizeof *n);
+        struct slot_text *nt;
+
+        if (!n)
+            return -1;
+        s->map = n;
+        nt = realloc(s->maptext, ncap * sizeof *nt);
+        if (!nt)
+            return -1;
+        s->maptext = nt;
+        s->mapcap = ncap;
+    }
+    if ((s->mapused + 1) * 4 > s->indexcap * 3) {
+        size_t ncap = s->indexcap ? s->indexcap * 2 : 2048;
+        uint32_t *n = calloc(ncap, sizeof *n);
+
+        if (!n || ncap > UINT32_MAX) {
+            free(n);
+            return -1;
+        }
+        for (size_t i = 0; i < s->mapused; i++)
+            index_put(n, ncap, s->map[i].key, i);
+        free(s->index);
+        s->index = n;
+        s->indexcap = ncap;
+    }
+    return 0;
+}
+
+/* A new key, after map_reserve: its slot. */
+static struct slot *map_add(struct cp_store *s, uint64_t key)
+{
+    size_t i = s->mapused++;
+
+    index_put(s->index, s->indexcap, key, i);
+    s->map[i].key = key;
+    s->last = i;
+    return &s->map[i];
 }
 
 static void map_clear(struct cp_store *s)
 {
-    if (s->map)
-        memset(s->map, 0, s->mapcap * sizeof *s->map);
+    if (s->index)
+        memset(s->index, 0, s->indexcap * sizeof *s->index);
     s->mapused = 0;
+    s->last = NO_SLOT;
 }
 
 /* ---- a file ------------------------------------------------------------------ */
@@ -293,22 +349,24 @@ static void fmt_value(char *out, size_t n, int has_value, double v, const char *
 }
 
 /* Two different values for one key in one file: reject both. */
-static int conflict(struct cp_store *s, struct slot *sl, const struct cp_obs *o)
+static int conflict(struct cp_store *s, struct slot *sl, const struct slot_text *tx,
+                    const struct cp_obs *o)
 {
     const struct cp_indicator *d = &s->ref->ind[o->ind];
     const struct cp_signatory *g = &s->ref->sig[o->sig];
-    char ps[CP_PERIOD_STRLEN], a[64], b[64];
+    char ps[CP_PERIOD_STRLEN], a[64], b[64], where[CP_ERR_WHERE_MAX];
     sqlite3_stmt *del = s->st[ST_DEL_VALUE];
 
+    cp_obs_where(o, where);
     cp_period_str(&o->period, ps);
-    fmt_value(a, sizeof a, sl->has_value, sl->value, sl->raw);
+    fmt_value(a, sizeof a, sl->has_value, sl->value, tx->raw);
     fmt_value(b, sizeof b, o->has_value, o->value, o->raw);
     cp_buf_reset(&s->msg);
     cp_buf_addf(&s->msg,
                 "deux valeurs différentes pour %s, %s (%s), %s dans le même fichier "
                 "(%s : « %s » ; %s : « %s ») : aucune des deux n'est retenue ; gardez une "
                 "seule ligne avec la bonne valeur",
-                d->code, g->code, g->name, ps, sl->where, a, o->where, b);
+                d->code, g->code, g->name, ps, tx->where, a, where, b);
     if (!sl->conflicted) {
         sqlite3_bind_int64(del, 1, sl->id);
         if (run(s, del, &s->cb_err, "retrait d'une valeur en double") < 0) {
@@ -317,11 +375,11 @@ static int conflict(struct cp_store *s, struct slot *sl, const struct cp_obs *o)
         }
         s->values--;
         sl->conflicted = 1;
-        if (insert_reject(s, sl->where, "doublon", a, cp_buf_str(&s->msg), o->sig, &o->period,
+        if (insert_reject(s, tx->where, "doublon", a, cp_buf_str(&s->msg), o->sig, &o->period,
                           o->ind) < 0)
             return -1;
     }
-    return insert_reject(s, o->where, "doublon", b, cp_buf_str(&s->msg), o->sig, &o->period,
+    return insert_reject(s, where, "doublon", b, cp_buf_str(&s->msg), o->sig, &o->period,
                          o->ind);
 }
 
@@ -330,23 +388,28 @@ static int on_value(void *ctx, const struct cp_obs *o)
     struct cp_store *s = ctx;
     sqlite3_stmt *st = s->st[ST_INS_VALUE];
     uint64_t key = make_key(o->sig, &o->period, o->ind);
-    struct slot *sl = map_slot(s, key);
-    char ps[CP_PERIOD_STRLEN];
+    size_t j = map_find(s, key);
+    struct slot *sl;
+    char ps[CP_PERIOD_STRLEN], where[CP_ERR_WHERE_MAX];
 
-    if (!sl) {
+    if (j != NO_SLOT) {
+        int same;
+
+        sl = &s->map[j];
+        same = sl->has_value == (o->has_value != 0) &&
+               (o->has_value ? sl->value == o->value : sl->missing == (int)o->missing);
+
+        if (same && !sl->conflicted)
+            return 0; /* the same figure twice: kept once */
+        return conflict(s, sl, &s->maptext[j], o);
+    }
+    if (map_reserve(s) < 0) {
         s->failed = 1;
         cp_err_set(&s->cb_err, CP_EX_SOFTWARE, "memory", NULL, "mémoire insuffisante");
         return -1;
     }
-    if (sl->key) {
-        int same = sl->has_value == o->has_value &&
-                   (o->has_value ? sl->value == o->value : sl->missing == (int)o->missing);
 
-        if (same && !sl->conflicted)
-            return 0; /* the same figure twice: kept once */
-        return conflict(s, sl, o);
-    }
-
+    cp_obs_where(o, where);
     cp_period_str(&o->period, ps);
     sqlite3_bind_int64(st, 1, s->file_id);
     sqlite3_bind_text(st, 2, s->ref->sig[o->sig].code, -1, SQLITE_STATIC);
@@ -359,20 +422,21 @@ static int on_value(void *ctx, const struct cp_obs *o)
         sqlite3_bind_double(st, 7, o->target);
     bind_text(st, 8, o->comment);
     bind_text(st, 9, o->raw);
-    bind_text(st, 10, o->where);
+    bind_text(st, 10, where);
     if (run(s, st, &s->cb_err, "enregistrement d'une valeur") < 0) {
         s->failed = 1;
         return -1;
     }
-    sl->key = key;
+    sl = map_add(s, key);
+    j = s->last;
     sl->id = sqlite3_last_insert_rowid(s->db);
     sl->value = o->value;
-    sl->has_value = o->has_value;
-    sl->missing = (int)o->missing;
+    sl->has_value = o->has_value != 0;
+    sl->missing = (unsigned char)o->missing;
     sl->conflicted = 0;
-    snprintf(sl->where, sizeof sl->where, "%s", o->where);
-    snprintf(sl->raw, sizeof sl->raw, "%s", o->raw ? o->raw : "");
-    s->mapused++;
+    snprintf(s->maptext[j].where, sizeof s->maptext[j].where, "%.*s",
+             (int)sizeof s->maptext[j].where - 1, where);
+    snprintf(s->maptext[j].raw, sizeof s->maptext[j].raw, "%s", o->raw ? o->raw : "");
     s->values++;
     return 0;
 }

@@ -7,6 +7,7 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,10 +51,69 @@ struct label {
 /* The last text resolved, with its result, for consecutive rows. */
 struct cached {
     char *raw;                /* owned */
+    size_t len;               /* of raw */
     struct cp_sig_match match;/* signatories */
-    struct cp_period period;  /* periods */
-    int ok;
+    struct cp_period period;  /* periods; signatories: the period of sig */
+    int ok;                   /* periods; signatories: sig is set */
+    int sig;                  /* signatories: the one in force for period */
 };
+
+/*
+ * Indicator texts already resolved in this file, exact bytes -> index or
+ * -1: a long file names the same few indicators on every row, in turn.
+ * Bounded: past IND_MEMO_MAX texts, new ones are resolved every time, and
+ * so are texts longer than any code or label (IND_MEMO_TEXT), so that a
+ * hostile file cannot make it hold more than 128 KiB of text.
+ */
+#define IND_MEMO_SLOTS 1024 /* a power of two */
+#define IND_MEMO_MAX 512
+#define IND_MEMO_TEXT 256
+
+struct ind_memo {
+    struct {
+        char *raw;          /* owned; NULL = empty slot */
+        size_t len;
+        int ind;
+    } slot[IND_MEMO_SLOTS];
+    size_t used;
+};
+
+static size_t ind_memo_hash(const char *s, size_t len)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+    return (size_t)(h ^ (h >> 29)) & (IND_MEMO_SLOTS - 1);
+}
+
+static void ind_memo_free(struct ind_memo *m)
+{
+    if (!m)
+        return;
+    for (size_t i = 0; i < IND_MEMO_SLOTS; i++)
+        free(m->slot[i].raw);
+    free(m);
+}
+
+/* 1 when c holds the text s (len bytes). */
+static int cached_is(const struct cached *c, const char *s, size_t len)
+{
+    return c->raw && c->len == len && memcmp(c->raw, s, len) == 0;
+}
+
+/* Remembers s as c's text (the result is the caller's to set). */
+static void cached_set(struct cached *c, const char *s, size_t len)
+{
+    free(c->raw);
+    c->raw = malloc(len + 1);
+    c->len = c->raw ? len : 0;
+    if (c->raw) {
+        memcpy(c->raw, s, len);
+        c->raw[len] = '\0';
+    }
+    c->ok = 0;
+}
 
 struct cp_table {
     const struct cp_ref *ref;
@@ -69,10 +129,12 @@ struct cp_table {
 
     struct column *cols;
     size_t ncols;
+    long role_col[R_CIBCOL + 1]; /* the column of each single role, or -1 */
     int period_is_year;   /* the period column is headed "année" */
     struct label lsig, lper;
 
     struct cached csig, cper; /* per-text caches for consecutive rows */
+    struct ind_memo *inds;    /* indicator texts already resolved */
     struct cp_buf msg;        /* scratch for messages */
     struct cp_buf where;      /* scratch for locations */
     struct cp_buf comment;    /* scratch for a row's comment */
@@ -147,6 +209,7 @@ void cp_table_free(struct cp_table *t)
     label_clear(&t->lper);
     cached_clear(&t->csig);
     cached_clear(&t->cper);
+    ind_memo_free(t->inds);
     cp_buf_release(&t->msg);
     cp_buf_release(&t->where);
     cp_buf_release(&t->comment);
@@ -185,6 +248,11 @@ static const char *where_cell(struct cp_table *t, unsigned long line, long col)
         cp_buf_addf(&t->where, "L%lu", line);
     }
     return cp_buf_str(&t->where);
+}
+
+void cp_obs_where(const struct cp_obs *o, char out[CP_ERR_WHERE_MAX])
+{
+    snprintf(out, CP_ERR_WHERE_MAX, "%s", where_cell(o->table, o->line, o->col));
 }
 
 /* The place in words, for messages: "feuille « Export », cellule D14" or
@@ -283,6 +351,35 @@ static int indicator_column(const struct cp_ref *ref, const struct cp_cell *c)
     if (c->kind != CP_CELL_TEXT)
         return -1;
     return cp_ref_indicator_match(ref, c->text, c->len);
+}
+
+/* The indicator a text cell names (cp_ref_indicator_match), memoised. */
+static int indicator_of(struct cp_table *t, const struct cp_cell *c)
+{
+    size_t j;
+    int ind;
+
+    if (c->kind != CP_CELL_TEXT)
+        return -1;
+    if (c->len > IND_MEMO_TEXT)
+        return cp_ref_indicator_match(t->ref, c->text, c->len);
+    if (!t->inds)
+        t->inds = calloc(1, sizeof *t->inds);
+    if (!t->inds)
+        return cp_ref_indicator_match(t->ref, c->text, c->len);
+    for (j = ind_memo_hash(c->text, c->len); t->inds->slot[j].raw;
+         j = (j + 1) & (IND_MEMO_SLOTS - 1))
+        if (t->inds->slot[j].len == c->len && memcmp(t->inds->slot[j].raw, c->text, c->len) == 0)
+            return t->inds->slot[j].ind;
+    ind = cp_ref_indicator_match(t->ref, c->text, c->len);
+    if (t->inds->used < IND_MEMO_MAX && (t->inds->slot[j].raw = malloc(c->len + 1)) != NULL) {
+        memcpy(t->inds->slot[j].raw, c->text, c->len);
+        t->inds->slot[j].raw[c->len] = '\0';
+        t->inds->slot[j].len = c->len;
+        t->inds->slot[j].ind = ind;
+        t->inds->used++;
+    }
+    return ind;
 }
 
 /* Looks for "Signataire" | value and "Période" | value pairs, or a single
@@ -418,6 +515,12 @@ static int try_header(struct cp_table *t, const struct cp_row *row)
     free(t->cols);
     t->cols = cols;
     t->ncols = maxcol;
+    /* Single roles have one column at most (see above). */
+    for (int r = 0; r <= R_CIBCOL; r++)
+        t->role_col[r] = -1;
+    for (size_t i = 0; i < maxcol; i++)
+        if (cols[i].role != R_INDCOL && cols[i].role != R_CIBCOL && t->role_col[cols[i].role] < 0)
+            t->role_col[cols[i].role] = (long)i;
     t->shape = shape;
     t->period_is_year = year;
     return 1;
@@ -435,6 +538,17 @@ static const char *key_text(enum cp_cell_kind kind, const char *text, size_t *le
         return numbuf;
     }
     return text;
+}
+
+/* Caches sig as the signatory in force that the cached text names for per. */
+static int remember_sig(struct cp_table *t, const struct cp_period *per, int sig)
+{
+    if (t->csig.raw) {
+        t->csig.period = *per;
+        t->csig.sig = sig;
+        t->csig.ok = 1;
+    }
+    return sig;
 }
 
 /* Signatory of a row: the cell, else the label above the table. Returns the
@@ -464,13 +578,16 @@ static int row_signatory(struct cp_table *t, const struct cp_row *row,
                       "dans la colonne « signataire »") < 0 ? -2 : -1;
     }
 
-    /* Consecutive rows usually name the same signatory. */
-    if (t->csig.raw && strlen(t->csig.raw) == len && memcmp(t->csig.raw, text, len) == 0) {
+    /* Consecutive rows usually name the same signatory, for the same
+     * period: the answer then is the last one. */
+    if (cached_is(&t->csig, text, len)) {
+        if (t->csig.ok && per && t->csig.period.year == per->year &&
+            t->csig.period.half == per->half)
+            return t->csig.sig;
         m = t->csig.match;
     } else {
         cp_sig_match(t->ref, text, len, &m);
-        free(t->csig.raw);
-        t->csig.raw = strndup(text, len);
+        cached_set(&t->csig, text, len);
         t->csig.match = m;
     }
 
@@ -506,7 +623,7 @@ static int row_signatory(struct cp_table *t, const struct cp_row *row,
 
         /* "67" in 2021 means the body in charge of the Bas-Rhin then: 6AE. */
         if (succ >= 0 && m.how == CP_SIG_BY_NUMBER)
-            return succ;
+            return remember_sig(t, per, succ);
         cp_period_str(per, ps);
         if (succ >= 0)
             rc = reject(t, line, col, "signatory_not_in_force", text, sig, -1, per,
@@ -520,7 +637,7 @@ static int row_signatory(struct cp_table *t, const struct cp_row *row,
                         t->ref->sig[sig].code, t->ref->sig[sig].name, ps);
         return rc < 0 ? -2 : -1;
     }
-    return sig;
+    return per ? remember_sig(t, per, sig) : sig;
 }
 
 /* Period of a row: the cell, else the label. 0 on success, -1 rejected,
@@ -554,8 +671,7 @@ static int row_period(struct cp_table *t, const struct cp_row *row, const struct
                    ? -2
                    : -1;
     }
-    if (kind == CP_CELL_TEXT && t->cper.raw && strlen(t->cper.raw) == len &&
-        memcmp(t->cper.raw, text, len) == 0) {
+    if (kind == CP_CELL_TEXT && cached_is(&t->cper, text, len)) {
         if (t->cper.ok) {
             *out = t->cper.period;
             return 0;
@@ -565,8 +681,7 @@ static int row_period(struct cp_table *t, const struct cp_row *row, const struct
         rc = cp_period_from_number(num, out);
     } else if (kind == CP_CELL_TEXT) {
         rc = cp_period_parse(text, len, out);
-        free(t->cper.raw);
-        t->cper.raw = strndup(text, len);
+        cached_set(&t->cper, text, len);
         t->cper.ok = rc == 0;
         t->cper.period = *out;
     } else {
@@ -593,6 +708,9 @@ static int check_applicable(struct cp_table *t, unsigned long line, long col, co
     char ps[CP_PERIOD_STRLEN];
     int rc = 0;
 
+    if (cp_ref_type_allowed(d, s) && !(d->yearly_only && per->half != 0) &&
+        per->year >= d->year_from && per->year <= d->year_to)
+        return 0; /* the common case, without formatting anything */
     cp_period_str(per, ps);
     if (!cp_ref_type_allowed(d, s))
         rc = reject(t, line, col, "not_applicable", raw, sig, ind, per,
@@ -704,7 +822,7 @@ static int read_number(struct cp_table *t, unsigned long line, const struct cp_c
                     what, d->code, unit_words(d->unit));
         return rc < 0 ? -2 : -1;
     }
-    *v = cp_num_clean(n.value);
+    *v = cp_num_cleaned(&n);
     return 1;
 }
 
@@ -718,7 +836,6 @@ static int emit(struct cp_table *t, const struct cp_row *row, int sig, int ind,
     enum cp_missing miss;
     double v = 0, target = 0;
     int rc, has_target = 0;
-    char where[CP_ERR_WHERE_MAX];
 
     rc = check_applicable(t, row->line, (long)vc->col, cell_raw(vc), sig, ind, per);
     if (rc < 0)
@@ -734,7 +851,6 @@ static int emit(struct cp_table *t, const struct cp_row *row, int sig, int ind,
             return -2;
         has_target = trc == 1 && tmiss == CP_MISSING_NONE;
     }
-    snprintf(where, sizeof where, "%s", where_cell(t, row->line, (long)vc->col));
     o.sig = sig;
     o.ind = ind;
     o.period = *per;
@@ -745,7 +861,9 @@ static int emit(struct cp_table *t, const struct cp_row *row, int sig, int ind,
     o.target = target;
     o.comment = comment;
     o.raw = cell_raw(vc);
-    o.where = where;
+    o.table = t;
+    o.line = row->line;
+    o.col = (long)vc->col;
     return t->out.value(t->out.ctx, &o) < 0 ? -2 : 0;
 }
 
@@ -761,14 +879,21 @@ static const struct cp_cell *cell_at(const struct cp_row *row, size_t col)
     return NULL;
 }
 
+/* The row's cell in the column of a single role (signatory, period,
+ * indicator, value, target, comment), or NULL. */
 static const struct cp_cell *role_cell(const struct cp_table *t, const struct cp_row *row,
                                        enum role r)
 {
-    for (size_t i = 0; i < row->ncells; i++) {
-        const struct cp_cell *c = &row->cells[i];
-        if (c->col < t->ncols && t->cols[c->col].role == r)
-            return c;
-    }
+    long col = t->role_col[r];
+
+    if (col < 0)
+        return NULL;
+    /* A CSV row has every cell: the cell of column k is the k-th. */
+    if ((size_t)col < row->ncells && row->cells[col].col == (size_t)col)
+        return &row->cells[col];
+    for (size_t i = 0; i < row->ncells; i++)
+        if (row->cells[i].col == (size_t)col)
+            return &row->cells[i];
     return NULL;
 }
 
@@ -837,7 +962,7 @@ static int body_long(struct cp_table *t, const struct cp_row *row)
                       "(par exemple RSA_NOUV_ENTRANTS) dans sa colonne") < 0
                    ? -2
                    : 0;
-    ind = indicator_column(t->ref, ic);
+    ind = indicator_of(t, ic);
     if (ind < 0)
         return reject(t, row->line, (long)ic->col, "unknown_indicator", cell_raw(ic), sig, -1,
                       &per,

@@ -30,7 +30,10 @@ struct cp_obs {
     double target;
     const char *comment;      /* NULL or text */
     const char *raw;          /* the value cell's text as sent */
-    const char *where;        /* "Export!D14" or "L14C4" */
+    /* Where the value cell is, for cp_obs_where only. */
+    struct cp_table *table;
+    unsigned long line;
+    long col;
 };
 
 /* One rejected row or cell. message is a complete French sentence naming
@@ -51,6 +54,10 @@ struct cp_table_out {
 };
 
 struct cp_table; /* opaque */
+
+/* The value cell's location, "Export!D14" or "L14C4", written to out. Made
+ * on demand: a figure repeated in a long file never needs it. */
+void cp_obs_where(const struct cp_obs *o, char out[CP_ERR_WHERE_MAX]);
 
 /* Creates an interpreter for one file; file_name (borrowed) is the base
  * name used in messages. Free with cp_table_free. */

@@ -17,13 +17,10 @@
 #include "common/afile.h"
 #include "common/crash.h"
 #include "common/db.h"
-#include "common/hash.h"
 #include "common/progress.h"
 #include "common/ref.h"
 #include "consolidate/consolidate.h"
 #include "render/render.h"
-
-#define FP_KEY "nightly_empreinte_consolidation"
 
 /* What the on_file callback needs; it cannot return an error, so the first
  * one is kept here and reported after ingest. */
@@ -186,99 +183,6 @@ static void on_job(void *ctx, const char *zone, const char *period, size_t i, si
     cp_progress_step(&a->bar, i, what);
 }
 
-static int hash_file_into(struct cp_sha256 *h, const char *dir, const char *name)
-{
-    char path[4096], hex[CP_SHA256_HEX];
-    unsigned long long size = 0;
-    struct cp_err ignored;
-
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    if (cp_sha256_file(path, hex, &size, &ignored) < 0)
-        snprintf(hex, sizeof hex, "absent");
-    return cp_sha256_update(h, name, strlen(name)) < 0 || cp_sha256_update(h, hex, strlen(hex)) < 0
-               ? -1 : 0;
-}
-
-/* The fingerprint of what consolidate reads (see nightly.h). */
-static int consolidate_inputs(sqlite3 *db, const char *data_dir, char out[CP_SHA256_HEX],
-                              struct cp_err *err)
-{
-    static const char *const files[] = {"catalog.csv",     "signataires.csv", "regions.csv",
-                                        "departements.csv", "alias.csv",      "recentralisation.csv",
-                                        "regles.csv"};
-    static const char sql[] =
-        "SELECT (SELECT coalesce(max(id), 0) || '/' || count(*) FROM fichier) || ';' ||"
-        " (SELECT coalesce(group_concat(id || ':' || cle || ':' || valeurs, ','), '')"
-        "  FROM explication) || ';' || (SELECT count(*) FROM explication_valeur)";
-    struct cp_sha256 h;
-    sqlite3_stmt *q = NULL;
-    int rc = -1;
-
-    if (cp_sha256_init(&h) < 0)
-        return cp_err_set(err, CP_EX_SOFTWARE, "hash", NULL, "empreinte impossible");
-    if (cp_sha256_update(&h, CALPAE_VERSION, strlen(CALPAE_VERSION)) < 0)
-        goto out;
-    if (cp_db_prepare(db, sql, &q, err) < 0)
-        goto out;
-    if (sqlite3_step(q) != SQLITE_ROW) {
-        cp_db_fail(db, err, "empreinte des entrées de la consolidation");
-        goto out;
-    }
-    {
-        const unsigned char *t = sqlite3_column_text(q, 0);
-
-        if (t && cp_sha256_update(&h, t, strlen((const char *)t)) < 0)
-            goto out;
-    }
-    for (size_t i = 0; i < sizeof files / sizeof *files; i++)
-        if (hash_file_into(&h, data_dir, files[i]) < 0)
-            goto out;
-    if (cp_sha256_final(&h, out) < 0)
-        goto out;
-    rc = 0;
-out:
-    sqlite3_finalize(q);
-    cp_sha256_release(&h);
-    if (rc < 0 && !err->msg[0])
-        cp_err_set(err, CP_EX_SOFTWARE, "hash", NULL, "empreinte impossible");
-    return rc;
-}
-
-/* Reads the current and stored fingerprints; *same = 1 when equal. */
-static int check_inputs(const char *db_path, const char *data_dir, char fp[CP_SHA256_HEX],
-                        int *same, struct cp_err *err)
-{
-    sqlite3 *db = NULL;
-    char *stored = NULL;
-    int rc = -1;
-
-    if (cp_db_open(&db, db_path, 0, err) < 0)
-        return -1;
-    if (consolidate_inputs(db, data_dir, fp, err) < 0)
-        goto out;
-    stored = cp_db_meta_get(db, FP_KEY);
-    *same = stored && strcmp(stored, fp) == 0;
-    rc = 0;
-out:
-    free(stored);
-    if (cp_db_close(db, rc < 0 ? NULL : err) < 0)
-        rc = -1;
-    return rc;
-}
-
-static int store_fingerprint(const char *db_path, const char *fp, struct cp_err *err)
-{
-    sqlite3 *db = NULL;
-    int rc;
-
-    if (cp_db_open(&db, db_path, 0, err) < 0)
-        return -1;
-    rc = cp_db_meta_set(db, FP_KEY, fp, err);
-    if (cp_db_close(db, rc < 0 ? NULL : err) < 0)
-        rc = -1;
-    return rc;
-}
-
 static int take_lock(const char *db_path, int *fd, struct cp_err *err)
 {
     char path[4096];
@@ -313,11 +217,11 @@ int cp_nightly_run(const struct cp_nightly_opts *o, struct cp_nightly_stats *sta
     struct archiver a;
     struct cp_ingest_opts io = {0};
     struct cp_render_opts ro = {0};
-    char archive[4000], day[20], fp[CP_SHA256_HEX];
+    char archive[4000], day[20];
     const char *inbox, *data_dir;
     char *paths[1];
     FILE *devnull = NULL, *log;
-    int lock = -1, status, same = 0;
+    int lock = -1, status;
 
     memset(st, 0, sizeof *st);
     memset(&a, 0, sizeof a);
@@ -374,38 +278,35 @@ int cp_nightly_run(const struct cp_nightly_opts *o, struct cp_nightly_stats *sta
         goto out;
     }
 
-    /* Consolidate, unless nothing it reads has changed. */
-    if (check_inputs(o->db_path, data_dir, fp, &same, err) < 0) {
-        status = err->exit_status ? err->exit_status : CP_EX_IOERR;
-        goto out;
-    }
-    if (!same) {
+    /* Consolidate, unless nothing it reads has changed (the stage checks,
+     * cp_consolidate_inputs). */
+    {
         struct cp_consolidate_opts co = {o->db_path, data_dir, NULL, NULL};
         struct cp_consolidate_stats cs;
 
-        if (cp_consolidate_run(&co, &cs, err) < 0) {
+        if (cp_consolidate_run_if_changed(&co, &cs, err) < 0) {
             cp_consolidate_stats_release(&cs);
             cp_err_prefix(err, "consolidation : ");
             status = err->exit_status ? err->exit_status : CP_EX_IOERR;
             goto out;
         }
-        st->consolidated = 1;
-        st->findings = cs.findings;
-        st->rule_problems = cs.nproblems + cs.problems_dropped;
-        fprintf(log, "consolidation : %u règles, %lu constats (%lu ajoutés, %lu modifiés, "
-                     "%lu retirés), %lu agrégats, %lu valeurs écartées\n",
-                cs.rules, cs.findings, cs.added, cs.changed, cs.removed, cs.aggregates,
-                cs.excluded);
-        for (size_t i = 0; i < cs.nproblems; i++)
-            fprintf(log, "règle écartée : %s\n", cs.problems[i].msg);
-        cp_consolidate_stats_release(&cs);
-        cp_crash_point("nightly-consolidated");
-        if (store_fingerprint(o->db_path, fp, err) < 0) {
-            status = err->exit_status ? err->exit_status : CP_EX_IOERR;
-            goto out;
+        if (cs.skipped) {
+            fprintf(log, "consolidation : entrées inchangées, non relancée\n");
+        } else {
+            st->consolidated = 1;
+            st->findings = cs.findings;
+            st->rule_problems = cs.nproblems + cs.problems_dropped;
+            fprintf(log, "consolidation : %u règles, %lu constats (%lu ajoutés, %lu modifiés, "
+                         "%lu retirés), %lu agrégats, %lu valeurs écartées\n",
+                    cs.rules, cs.findings, cs.added, cs.changed, cs.removed, cs.aggregates,
+                    cs.excluded);
+            for (size_t i = 0; i < cs.nproblems; i++)
+                fprintf(log, "règle écartée : %s\n", cs.problems[i].msg);
         }
-    } else {
-        fprintf(log, "consolidation : entrées inchangées, non relancée\n");
+        cp_consolidate_stats_release(&cs);
+        /* Consolidate committed (with its inputs' fingerprint), render not
+         * started: a crash point for tests/e2e/test_crash.c. */
+        cp_crash_point("nightly-consolidated");
     }
 
     /* Render: unchanged régions are left untouched by the stage itself. */

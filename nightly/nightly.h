@@ -41,10 +41,9 @@ struct cp_nightly_stats {
  * another enum cp_exit status with err set.
  *
  * Consolidate is skipped when its inputs have not changed since the last
- * nightly consolidation: a SHA-256 over the calpae version, the last file
- * id and count, the explanations (ids and keys), and the bytes of the
- * reference files and regles.csv, kept in meta under
- * "nightly_empreinte_consolidation".
+ * consolidation, nightly or not: cp_consolidate_run_if_changed compares
+ * the fingerprint of everything the stage reads (cp_consolidate_inputs)
+ * with the one the last run stored in meta.
  */
 int cp_nightly_run(const struct cp_nightly_opts *o, struct cp_nightly_stats *stats,
                    struct cp_err *err);

@@ -225,8 +225,15 @@ Test(consolidate_samples, the_command_line)
     cr_assert_eq(run_cli("--help", "Usage : calpae-consolidate"), 0);
     cr_assert_eq(run_cli("--version", "calpae-consolidate"), 0);
     cr_assert_eq(run_cli("--nimporte", "Usage"), CP_EX_USAGE);
+    /* setup consolidated already: nothing new since. */
     snprintf(args, sizeof args, "--db %s --data %s", db_path, t_src("data"));
+    cr_assert_eq(run_cli(args, "rien de nouveau depuis la dernière consolidation"), 0);
+    snprintf(args, sizeof args, "--db %s --data %s --quiet", db_path, t_src("data"));
+    cr_assert_eq(run_cli(args, "rien de nouveau"), 0);
+    snprintf(args, sizeof args, "--db %s --data %s --force", db_path, t_src("data"));
     cr_assert_eq(run_cli(args, "constats par région"), 0);
+    snprintf(args, sizeof args, "--db %s --force --constats", db_path);
+    cr_assert_eq(run_cli(args, "incompatibles"), CP_EX_USAGE);
     snprintf(args, sizeof args, "--db %s --constats --region 76 --periode 2022-S1", db_path);
     cr_assert_eq(run_cli(args, "PARTIE_TOUT|82D|2022-S1|RSA_ORIENT_1M,RSA_ORIENTES"), 0);
     snprintf(args, sizeof args,

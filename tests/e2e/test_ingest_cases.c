@@ -9,7 +9,10 @@
 #include <string.h>
 
 #include "common/afile.h"
+#include "common/buf.h"
 #include "common/db.h"
+#include "common/period.h"
+#include "common/ref.h"
 #include "tests/e2e/helpers.h"
 
 static char *dir;
@@ -138,4 +141,70 @@ Test(ingest_cases, two_values_for_one_key_in_one_file_are_both_rejected)
     cr_expect_str_eq(s, "accepte_partiel");
     free(s);
     sqlite3_close(db);
+}
+
+/* A long file repeating thousands of keys, as an export with its history:
+ * each figure stored once, in order or not, and a late conflicting value
+ * still found (the in-file key map, ingest/store.c, grows and predicts). */
+Test(ingest_cases, a_long_file_repeating_thousands_of_keys)
+{
+    static const struct cp_period periods[] = {{2021, 1}, {2021, 2}, {2022, 1}};
+    struct cp_ref ref;
+    struct cp_err err;
+    struct cp_buf text = CP_BUF_INIT(1 << 24);
+    char (*keys)[64] = NULL;
+    size_t n = 0, conflict_at, line;
+    sqlite3 *db;
+    char *s, want[64];
+
+    cr_assert_eq(cp_ref_load(&ref, t_src("data"), &err), 0, "%s", err.msg);
+    keys = calloc(20000, sizeof *keys);
+    cr_assert_not_null(keys);
+    for (size_t p = 0; p < sizeof periods / sizeof *periods; p++)
+        for (size_t g = 0; g < ref.nsig; g++)
+            for (size_t i = 0; i < ref.nind && n < 20000; i++) {
+                const struct cp_indicator *d = &ref.ind[i];
+                char ps[CP_PERIOD_STRLEN];
+
+                if (ref.sig[g].type != 'D' || !cp_ref_in_force(&ref.sig[g], &periods[p]) ||
+                    !cp_ref_type_allowed(d, &ref.sig[g]) || d->yearly_only ||
+                    periods[p].year < d->year_from || periods[p].year > d->year_to)
+                    continue;
+                cp_period_str(&periods[p], ps);
+                snprintf(keys[n++], sizeof *keys, "%s;%s;%s", ref.sig[g].code, ps, d->code);
+            }
+    cp_ref_release(&ref);
+    cr_assert_gt(n, 3000, "enough keys to grow the map: %zu", n);
+    conflict_at = n / 3;
+
+    cp_buf_adds(&text, "signataire;periode;indicateur;valeur\n");
+    for (int pass = 0; pass < 3; pass++)
+        for (size_t k = 0; k < n; k++) {
+            size_t i = pass == 2 ? n - 1 - k : k; /* the third pass backwards */
+            size_t v = i % 997 + 1;
+
+            if (pass == 2 && i == conflict_at)
+                v += 1000;
+            cp_buf_addf(&text, "%s;%zu\n", keys[i], v);
+        }
+    put("long.csv", cp_buf_str(&text));
+    cp_buf_release(&text);
+    cr_assert_eq(t_ingest(db_path, q, inbox), 65);
+
+    db = open_db();
+    cr_expect_eq(t_sql_int(db, "SELECT count(*) FROM valeur"), (long long)n - 1);
+    s = t_sql_text(db, "SELECT group_concat(emplacement, ' ') FROM (SELECT emplacement FROM"
+                       " rejets WHERE code = 'doublon' ORDER BY length(emplacement),"
+                       " emplacement)");
+    line = 2 + conflict_at;
+    snprintf(want, sizeof want, "L%zuC4 L%zuC4", line, 2 + 2 * n + (n - 1 - conflict_at));
+    cr_expect_str_eq(s, want);
+    free(s);
+    s = t_sql_text(db, "SELECT signataire || ';' || periode || ';' || indicateur || ';' ||"
+                       " CAST(valeur AS INTEGER) FROM valeur ORDER BY id LIMIT 1 OFFSET 10");
+    snprintf(want, sizeof want, "%s;%d", keys[10], 11);
+    cr_expect_str_eq(s, want);
+    free(s);
+    sqlite3_close(db);
+    free(keys);
 }

@@ -2,6 +2,7 @@
  * markers, Excel errors, rounding noise away. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "common/num.h"
@@ -237,5 +238,81 @@ Test(num, arbitrary_bytes_never_overrun)
         cr_assert(n.status >= CP_NUM_VALUE && n.status <= CP_NUM_INVALID);
         if (n.status == CP_NUM_VALUE)
             cr_assert(isfinite(n.value));
+    }
+}
+
+/* cp_num_cleaned must give exactly cp_num_clean(value), bit for bit,
+ * whether or not it skips the rounding. */
+static void cleaned_as_clean(const char *s)
+{
+    struct cp_num n = parse(s);
+    double fast, slow;
+
+    if (n.status != CP_NUM_VALUE)
+        return;
+    fast = cp_num_cleaned(&n);
+    slow = cp_num_clean(n.value);
+    cr_assert(memcmp(&fast, &slow, sizeof fast) == 0, "\"%s\": %a instead of %a (%d digits)", s,
+              fast, slow, n.digits);
+}
+
+Test(num, significant_digits_of_the_text)
+{
+    cr_assert_eq(parse("0").digits, 0);
+    cr_assert_eq(parse("0,000").digits, 0);
+    cr_assert_eq(parse("1 200").digits, 2);
+    cr_assert_eq(parse("0,0450").digits, 2);
+    cr_assert_eq(parse("-1.234,5").digits, 5);
+    cr_assert_eq(parse("45,5 %").digits, 3);
+    cr_assert_eq(parse("1E-05").digits, 1);
+    cr_assert_eq(parse("123456789012345").digits, 15);
+    cr_assert_eq(parse("NC").digits, 0);
+    cr_assert_eq(parse("abc").digits, 0);
+    cr_assert_eq(parse("1e999").digits, 0);
+}
+
+Test(num, cleaned_skips_rounding_only_when_it_is_exact)
+{
+    static const char *const edge[] = {
+        "0", "-0", "0,0", "1", "-1", "68,1", "83.7", "0.1", "0.2", "0.3", "0,45",
+        "1 234 567,89", "999999999999", "999999999999.5", "9999999999995",
+        "100000000000", "123456789012", "1234567890123", "123456789012345",
+        "68.09999999999999", "68.099999999999994", "0.30000000000000004",
+        "1.000000000005", "1.0000000000005", "1.00000000000049999",
+        "2.5e-12", "1.00000000001", "0.000000000001", "1e23", "9.99999999999e22",
+        "99999999999.95", "1e308", "1.7976931348623157e308", "1.79769313486e308",
+        "2.2250738585072014e-308", "2.2250738585072e-308", "2.225073858507e-308",
+        "2.22507385851e-308", "2.22507385850e-308", "2.2250738585e-308",
+        "4.9e-324", "5e-324", "1e-310", "1.23456789012e-315", "1e-400", "123e-320",
+        "0.5", "0.05", "12 %", "-45,5 %", "1E-05", "3.14159265358979", "2.71828182846",
+        "4503599627370496", "4503599627370497", "9007199254740993", "1e15", "1e16",
+    };
+    unsigned long x = 42;
+    char buf[64];
+
+    for (size_t i = 0; i < sizeof edge / sizeof edge[0]; i++)
+        cleaned_as_clean(edge[i]);
+
+    /* Random decimals of 1 to 18 digits, point anywhere, exponents over
+     * the whole range. */
+    for (int i = 0; i < 200000; i++) {
+        int nd, point, o = 0;
+
+        x = x * 6364136223846793005UL + 1442695040888963407UL;
+        nd = 1 + (int)((x >> 33) % 18);
+        point = (int)((x >> 40) % (unsigned long)(nd + 1));
+        if ((x >> 20) & 1)
+            buf[o++] = '-';
+        for (int d = 0; d < nd; d++) {
+            x = x * 6364136223846793005UL + 1442695040888963407UL;
+            if (d == point && d > 0)
+                buf[o++] = ',';
+            buf[o++] = (char)('0' + (x >> 33) % 10);
+        }
+        if (i % 4 == 0)
+            o += snprintf(buf + o, sizeof buf - (size_t)o, "e%d",
+                          (int)((x >> 45) % 640) - 330);
+        buf[o] = '\0';
+        cleaned_as_clean(buf);
     }
 }

@@ -23,8 +23,9 @@ struct sink_log {
 static int on_value(void *ctx, const struct cp_obs *o)
 {
     struct sink_log *l = ctx;
-    char ps[CP_PERIOD_STRLEN];
+    char ps[CP_PERIOD_STRLEN], where[CP_ERR_WHERE_MAX];
 
+    cp_obs_where(o, where);
     cp_period_str(&o->period, ps);
     cp_buf_addf(&l->values, "%s|%s|%s|", ref.sig[o->sig].code, ps, ref.ind[o->ind].code);
     if (o->has_value)
@@ -35,7 +36,7 @@ static int on_value(void *ctx, const struct cp_obs *o)
         cp_buf_addf(&l->values, "|cible=%.10g", o->target);
     if (o->comment)
         cp_buf_addf(&l->values, "|%s", o->comment);
-    cp_buf_addf(&l->values, "|%s\n", o->where);
+    cp_buf_addf(&l->values, "|%s\n", where);
     return 0;
 }
 
