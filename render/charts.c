@@ -52,7 +52,12 @@ struct cp_plot {
     size_t linelen;
     int failed;             /* a chart failed during the run */
     int dead;               /* gnuplot is gone or stuck */
+    /* Converts every job's charts (SVG to files) on every processor while
+     * the caller goes on; NULL: conversions run in the caller's thread. */
+    GThreadPool *pool;
 };
+
+static void convert_task(gpointer data, gpointer unused);
 
 /* One chart to draw. */
 struct spec {
@@ -485,6 +490,10 @@ int cp_plot_open(struct cp_plot **out, struct cp_err *err)
         cp_err_prefix(err, "démarrage : ");
         goto out;
     }
+    /* One conversion thread per processor for the whole run (each keeps a
+     * 5.8 MB raster: the count also bounds the memory). Exclusive: the
+     * threads, and their rasters, end with the pool. */
+    p->pool = g_thread_pool_new(convert_task, NULL, (gint)g_get_num_processors(), TRUE, NULL);
     *out = p;
     p = NULL;
     rc = 0;
@@ -509,6 +518,9 @@ int cp_plot_close(struct cp_plot *p, struct cp_err *err)
 
     if (!p)
         return 0;
+    if (p->pool)
+        g_thread_pool_free(p->pool, FALSE, TRUE); /* waits for queued conversions */
+    p->pool = NULL;
     if (p->fd >= 0) {
         /* End of input: gnuplot exits. */
         shutdown(p->fd, SHUT_WR);
@@ -1169,6 +1181,7 @@ out:
 /* One chart to convert, in a worker thread: everything it touches is its
  * own (the temporary names are chosen beforehand, in the main thread). */
 struct conv {
+    struct cp_chart_batch *batch;
     struct cp_chart *ch;
     char *svg;            /* what gnuplot wrote, owned */
     size_t len;
@@ -1179,7 +1192,9 @@ struct conv {
 
 /* One job's conversions, from cp_plot_job to cp_charts_commit. */
 struct cp_chart_batch {
-    GThreadPool *pool;    /* NULL: the conversions ran in the main thread */
+    GMutex lock;
+    GCond idle;           /* signalled when running drops to 0 */
+    size_t running;       /* conversions queued or running (lock) */
     struct conv *conv;    /* one per chart of the job (cp_charts.n) */
     char *dir;            /* <job>/graphiques */
 };
@@ -1198,12 +1213,31 @@ static int write_all(const char *path, const char *data, size_t len, struct cp_e
     return 0;
 }
 
+/*
+ * The raster a conversion thread draws its PNGs into, kept for the thread's
+ * life (freed when it ends): a new 5.8 MB surface per chart cost a page
+ * fault per 4 kB, about 5 % of a national run.
+ */
+static GPrivate raster_key = G_PRIVATE_INIT((GDestroyNotify)cairo_surface_destroy);
+
+static cairo_surface_t *thread_raster(int w, int h)
+{
+    cairo_surface_t *s = g_private_get(&raster_key);
+
+    if (!s || cairo_image_surface_get_width(s) != w || cairo_image_surface_get_height(s) != h) {
+        s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h);
+        g_private_replace(&raster_key, s);
+    }
+    return s;
+}
+
 /* The SVG as is, the PDF (vector) and the PNG (raster, PNG_SCALE). */
 static int convert(struct conv *c)
 {
     struct cp_chart *ch = c->ch;
     GError *gerr = NULL;
     RsvgHandle *h;
+    cairo_surface_t *raster;
     gdouble w = SVG_W, hgt = SVG_H;
     RsvgRectangle vp;
     cairo_surface_t *s = NULL;
@@ -1238,9 +1272,9 @@ static int convert(struct conv *c)
     }
     cairo_surface_destroy(s);
 
-    s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)lround(w * PNG_SCALE),
-                                   (int)lround(hgt * PNG_SCALE));
-    cr = cairo_create(s);
+    s = NULL;
+    raster = thread_raster((int)lround(w * PNG_SCALE), (int)lround(hgt * PNG_SCALE));
+    cr = cairo_create(raster);
     cairo_set_source_rgb(cr, 1, 1, 1);
     cairo_paint(cr);
     vp = (RsvgRectangle){0, 0, w * PNG_SCALE, hgt * PNG_SCALE};
@@ -1248,7 +1282,7 @@ static int convert(struct conv *c)
         rsvg_fail(gerr, ch->svg, &c->err);
         goto out;
     }
-    if (write_png(s, c->tmp[2]) < 0) {
+    if (write_png(raster, c->tmp[2]) < 0) {
         cp_err_set(&c->err, CP_EX_IOERR, "io", ch->png, "écriture de « %s » impossible",
                    ch->png);
         goto out;
@@ -1267,9 +1301,14 @@ out:
 static void convert_task(gpointer data, gpointer unused)
 {
     struct conv *c = data;
+    struct cp_chart_batch *b = c->batch;
 
     (void)unused;
     c->rc = convert(c);
+    g_mutex_lock(&b->lock);
+    if (--b->running == 0)
+        g_cond_broadcast(&b->idle);
+    g_mutex_unlock(&b->lock);
 }
 
 int cp_svg_draw(cairo_t *cr, const struct cp_chart *ch, double x, double y, double w, double h,
@@ -1315,7 +1354,6 @@ void cp_charts_release(struct cp_charts *c)
     if (c->batch) {
         struct cp_err ignored;
         batch_end(c->batch, c, 0, &ignored);
-        free(c->batch);
         c->batch = NULL;
     }
     for (size_t k = 0; k < c->n; k++) {
@@ -1351,7 +1389,7 @@ static void files_for(unsigned long seq, struct chartfiles *cf)
 /* Waits for chart seq and hands its SVG to a worker (or converts it here
  * when there is no pool). */
 static int finish(struct cp_plot *p, unsigned long seq, off_t errfrom, struct conv *c,
-                  GThreadPool *pool, struct cp_err *err)
+                  struct cp_err *err)
 {
     struct chartfiles cf;
     char path[PATH_MAX];
@@ -1386,7 +1424,10 @@ static int finish(struct cp_plot *p, unsigned long seq, off_t errfrom, struct co
     c->ch->svg_data = c->svg;
     c->ch->svg_len = c->len;
     c->rc = 1; /* queued */
-    if (!pool || !g_thread_pool_push(pool, c, NULL))
+    g_mutex_lock(&c->batch->lock);
+    c->batch->running++;
+    g_mutex_unlock(&c->batch->lock);
+    if (!p->pool || !g_thread_pool_push(p->pool, c, NULL))
         convert_task(c, NULL);
     rc = 0;
 out:
@@ -1475,7 +1516,7 @@ int cp_plot_job(struct cp_plot *p, const struct cp_render_job *job, struct cp_ch
     struct conv *conv = NULL;
     struct cp_buf cmd = CP_BUF_INIT((size_t)1 << 20);
     struct cp_buf gdir = CP_BUF_INIT(PATH_MAX);
-    GThreadPool *pool = NULL;
+    struct cp_chart_batch *b = NULL;
     size_t nspec = 0;
     unsigned long pending = 0;
     struct conv *pending_c = NULL;
@@ -1504,13 +1545,20 @@ int cp_plot_job(struct cp_plot *p, const struct cp_render_job *job, struct cp_ch
         goto out;
     out->v = calloc(nspec + 1, sizeof *out->v);
     conv = calloc(nspec + 1, sizeof *conv);
-    if (!out->v || !conv) {
+    b = calloc(1, sizeof *b);
+    if (!out->v || !conv || !b || !(b->dir = strdup(cp_buf_str(&gdir)))) {
+        free(conv);
+        conv = NULL;
         cp_err_set(err, CP_EX_SOFTWARE, "memory", NULL, "mémoire insuffisante");
         goto out;
     }
-    /* Conversions run on every processor while gnuplot draws the next
-     * charts; without a pool they run here, one after the other. */
-    pool = g_thread_pool_new(convert_task, NULL, (gint)g_get_num_processors(), FALSE, NULL);
+    g_mutex_init(&b->lock);
+    g_cond_init(&b->idle);
+    b->conv = conv;
+    out->batch = b;
+    b = NULL;
+    /* Conversions run on the run's pool while gnuplot draws the next charts
+     * and, after this returns, while the caller writes the other outputs. */
     for (size_t k = 0; k < nspec; k++) {
         struct cp_chart *ch = &out->v[out->n];
         const struct cp_mind *d = &m->ind[specs[k].ind];
@@ -1527,6 +1575,7 @@ int cp_plot_job(struct cp_plot *p, const struct cp_render_job *job, struct cp_ch
         ch->pdf = path_of(cp_buf_str(&gdir), ch->name, "pdf");
         ch->png = path_of(cp_buf_str(&gdir), ch->name, "png");
         conv[out->n].ch = ch;
+        conv[out->n].batch = out->batch;
         out->n++;
         if (!ch->svg || !ch->pdf || !ch->png) {
             cp_err_set(err, CP_EX_SOFTWARE, "memory", NULL, "mémoire insuffisante");
@@ -1560,13 +1609,13 @@ int cp_plot_job(struct cp_plot *p, const struct cp_render_job *job, struct cp_ch
         pending = seq;
         pending_c = &conv[out->n - 1];
         errfrom = from;
-        if (prev && finish(p, prevseq, preverr, prev, pool, err) < 0)
+        if (prev && finish(p, prevseq, preverr, prev, err) < 0)
             goto out;
     }
     if (pending_c) {
         struct conv *prev = pending_c;
         pending_c = NULL;
-        if (finish(p, pending, errfrom, prev, pool, err) < 0)
+        if (finish(p, pending, errfrom, prev, err) < 0)
             goto out;
     }
     rc = 0;
@@ -1580,30 +1629,15 @@ out:
             gp_wait(p, "CP_CHART", pending, &ignored);
         drop_files(p, &cf);
     }
-    if (conv) {
-        struct cp_chart_batch *b = calloc(1, sizeof *b);
-        char *dir = cp_buf_detach(&gdir);
-
-        if (b && dir) {
-            /* The conversions go on; cp_charts_commit or cp_charts_release
-             * ends them. */
-            *b = (struct cp_chart_batch){pool, conv, dir};
-            out->batch = b;
-            if (rc < 0) {
-                struct cp_err ignored;
-                batch_end(b, out, 0, &ignored);
-                free(b);
-                out->batch = NULL;
-            }
-        } else {
-            struct cp_chart_batch tmp = {pool, conv, dir};
-            free(b);
-            batch_end(&tmp, out, 0, err);
-            if (rc == 0)
-                rc = cp_err_set(err, CP_EX_SOFTWARE, "memory", NULL, "mémoire insuffisante");
-        }
-    } else if (pool) {
-        g_thread_pool_free(pool, FALSE, TRUE);
+    if (rc < 0 && out->batch) {
+        /* Nothing of a failed job is put in place. */
+        struct cp_err ignored;
+        batch_end(out->batch, out, 0, &ignored);
+        out->batch = NULL;
+    }
+    if (b) {
+        free(b->dir);
+        free(b);
     }
     if (loaded)
         cp_model_release(&own);
@@ -1616,23 +1650,24 @@ out:
 /*
  * Waits for every conversion of the batch, then puts the files in place
  * (ok and every conversion succeeded) or removes the temporary files.
- * Frees the batch's contents; b itself is the caller's (heap or stack).
+ * Frees the batch.
  */
 static int batch_end(struct cp_chart_batch *b, const struct cp_charts *c, int ok,
                      struct cp_err *err)
 {
     int rc = ok ? 0 : -1;
 
-    if (b->pool)
-        g_thread_pool_free(b->pool, FALSE, TRUE); /* waits for every conversion */
-    b->pool = NULL;
+    g_mutex_lock(&b->lock);
+    while (b->running > 0)
+        g_cond_wait(&b->idle, &b->lock);
+    g_mutex_unlock(&b->lock);
     for (size_t k = 0; k < c->n; k++) {
         if (rc == 0 && b->conv[k].rc != 0) {
             *err = b->conv[k].err;
             rc = -1;
         }
     }
-    if (b->dir && commit_all(b->conv, c->n, b->dir, rc == 0, err) < 0)
+    if (commit_all(b->conv, c->n, b->dir, rc == 0, err) < 0)
         rc = -1;
     if (rc == 0)
         drop_stale(b->dir, c);
@@ -1641,10 +1676,11 @@ static int batch_end(struct cp_chart_batch *b, const struct cp_charts *c, int ok
         c->v[k].svg_data = NULL;
         c->v[k].svg_len = 0;
     }
+    g_mutex_clear(&b->lock);
+    g_cond_clear(&b->idle);
     free(b->conv);
     free(b->dir);
-    b->conv = NULL;
-    b->dir = NULL;
+    free(b);
     return rc;
 }
 
@@ -1655,7 +1691,6 @@ int cp_charts_commit(struct cp_charts *c, struct cp_err *err)
     if (!c->batch)
         return 0;
     rc = batch_end(c->batch, c, 1, err);
-    free(c->batch);
     c->batch = NULL;
     return rc;
 }

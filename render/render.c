@@ -318,18 +318,31 @@ static void clean_job_dirs(const char *outdir, const char *zone, const char *per
             cp_afile_clean_stale(dir);
 }
 
+/* A job whose outputs are written, its charts possibly still converting:
+ * it is put in place and remembered while the next job is written. */
+struct pending {
+    const struct job_spec *j;
+    struct cp_charts charts;
+    char hex[CP_SHA256_HEX];
+    char dossier[PATH_MAX];
+    int active;
+};
+
+/* Writes every output of a job but the chart files, which are converted on
+ * the plot's threads meanwhile (the dossier draws the charts from their SVG
+ * in memory); job_finish puts them in place. On success *pj is active. */
 static int render_job(sqlite3 *db, const struct cp_render_opts *o, struct cp_plot **plot,
-                      const struct job_spec *j, const char *hex, char *dossier,
+                      const struct job_spec *j, const char *hex, struct pending *pj,
                       struct cp_err *err)
 {
     struct cp_render_job job;
-    struct cp_charts charts = {0};
     struct cp_model model;
     struct cp_rtables tables;
     char dir[PATH_MAX], date[20], now[20];
     const char *out = o->out_dir ? o->out_dir : "reports";
     int rc = -1, loaded = 0;
 
+    memset(pj, 0, sizeof *pj);
     if (snprintf(dir, sizeof dir, "%s/%s/%s", out, o->national ? "national" : j->zone,
                  j->period) >= (int)sizeof dir)
         return cp_err_set(err, CP_EX_CANTCREAT, "io", out, "chemin de sortie trop long");
@@ -348,34 +361,52 @@ static int render_job(sqlite3 *db, const struct cp_render_opts *o, struct cp_plo
     loaded = 1;
     if (cp_rtables_build(&tables, &job, err) < 0)
         goto out;
-    loaded = 2;
     job.model = &model;
     job.tables = &tables;
-    /* The charts are converted to files on other threads while the dossier
-     * (drawn from their SVG in memory) and the other outputs are written;
-     * the job is remembered only once every file is in place. */
-    if (cp_plot_job(*plot, &job, &charts, err) < 0 || cp_render_dossier(&job, &charts, err) < 0 ||
-        cp_render_workbook(&job, err) < 0 || cp_render_csv(&job, err) < 0 ||
-        cp_render_rollup(&job, err) < 0)
+    if (cp_plot_job(*plot, &job, &pj->charts, err) < 0 ||
+        cp_render_dossier(&job, &pj->charts, err) < 0 || cp_render_workbook(&job, err) < 0 ||
+        cp_render_csv(&job, err) < 0 || cp_render_rollup(&job, err) < 0)
         goto out;
     if (!o->national && feedback(&job, err) < 0)
         goto out;
-    if (cp_charts_commit(&charts, err) < 0)
-        goto out;
-    if (remember(db, job.zone, j->period, hex, err) < 0)
-        goto out;
-    if (snprintf(dossier, PATH_MAX, "%s/dossier.pdf", dir) >= PATH_MAX)
-        dossier[0] = '\0';
+    pj->j = j;
+    snprintf(pj->hex, sizeof pj->hex, "%s", hex);
+    if (snprintf(pj->dossier, sizeof pj->dossier, "%s/dossier.pdf", dir) >= (int)sizeof pj->dossier)
+        pj->dossier[0] = '\0';
+    pj->active = 1;
     rc = 0;
 out:
-    cp_charts_release(&charts);
-    if (loaded >= 1)
+    if (rc < 0)
+        cp_charts_release(&pj->charts); /* the conversions are discarded */
+    if (loaded) {
         cp_model_release(&model);
-    if (loaded >= 1)
         cp_rtables_release(&tables); /* also after a failed build */
+    }
     if (rc < 0)
         cp_err_prefix(err, "%s %s : ", job.zone, j->period);
     return rc;
+}
+
+/* Puts a written job's chart files in place, then remembers its
+ * fingerprint: a job is recorded as rendered only when every file is. */
+static int job_finish(sqlite3 *db, const struct cp_render_opts *o, struct pending *pj,
+                      size_t *done, struct cp_err *err)
+{
+    const char *zone = o->national ? "FR" : pj->j->zone;
+    int rc = -1;
+
+    if (cp_charts_commit(&pj->charts, err) == 0 &&
+        remember(db, zone, pj->j->period, pj->hex, err) == 0)
+        rc = 0;
+    cp_charts_release(&pj->charts);
+    pj->active = 0;
+    if (rc < 0) {
+        cp_err_prefix(err, "%s %s : ", zone, pj->j->period);
+        return -1;
+    }
+    (*done)++;
+    say(o, "rendu      %s (%s, %s)\n", pj->dossier, pj->j->name, pj->j->period);
+    return 0;
 }
 
 int cp_render_run(const struct cp_render_opts *o, struct cp_err *err)
@@ -383,8 +414,8 @@ int cp_render_run(const struct cp_render_opts *o, struct cp_err *err)
     sqlite3 *db = NULL;
     struct job_spec *jobs = NULL;
     struct cp_plot *plot = NULL;
+    struct pending prev = {0}, cur = {0};
     size_t n = 0, done = 0, same = 0;
-    char dossier[PATH_MAX] = "";
     int status = CP_EX_OK;
 
     /* The chart rasters (1600 x 900, 5.8 MB, one per conversion thread) are
@@ -425,12 +456,25 @@ int cp_render_run(const struct cp_render_opts *o, struct cp_err *err)
             say(o, "inchangé   %s %s\n", path, jobs[i].name);
             continue;
         }
-        if (render_job(db, o, &plot, &jobs[i], hex, dossier, err) < 0) {
+        /* Job i is written while the charts of the previous one finish
+         * converting; then the previous one is put in place. */
+        if (render_job(db, o, &plot, &jobs[i], hex, &cur, err) < 0) {
+            struct cp_err ignored;
+            if (prev.active)
+                job_finish(db, o, &prev, &done, &ignored);
             status = err->exit_status ? err->exit_status : CP_EX_CANTCREAT;
             goto out;
         }
-        done++;
-        say(o, "rendu      %s (%s, %s)\n", dossier, jobs[i].name, jobs[i].period);
+        if (prev.active && job_finish(db, o, &prev, &done, err) < 0) {
+            status = err->exit_status ? err->exit_status : CP_EX_CANTCREAT;
+            goto out;
+        }
+        prev = cur;
+        memset(&cur, 0, sizeof cur); /* prev owns the charts now */
+    }
+    if (prev.active && job_finish(db, o, &prev, &done, err) < 0) {
+        status = err->exit_status ? err->exit_status : CP_EX_CANTCREAT;
+        goto out;
     }
     if (plot) {
         struct cp_plot *p = plot;
@@ -445,6 +489,10 @@ int cp_render_run(const struct cp_render_opts *o, struct cp_err *err)
     if (o->unchanged)
         *o->unchanged = same;
 out:
+    /* A job not put in place leaves no chart file; it is rendered again
+     * next time. */
+    cp_charts_release(&prev.charts);
+    cp_charts_release(&cur.charts);
     if (plot) {
         struct cp_err ignored;
         cp_plot_close(plot, &ignored);
