@@ -228,14 +228,12 @@ static const char *const schema_v1[] = {
     NULL,
 };
 
-/* v2: render reads what is in force by period and indicator (which
- * indicators a period shows), the rejections by signatory and period
- * (feedback reports) and, at the national tier, the contributions by
- * signatory (coverage); each scanned a whole table per région. */
+/* v2: render reads the rejections by signatory and period (feedback
+ * reports), which scanned the whole table for every signatory. (Queries
+ * by period and indicator read a list once rather than index courant,
+ * which every commit of ingest would pay for.) */
 static const char *const schema_v2[] = {
-    "CREATE INDEX courant_periode ON courant(periode, indicateur);\n",
     "CREATE INDEX rejet_sp ON rejet(signataire, periode);\n",
-    "CREATE INDEX contribution_sp ON contribution(signataire, periode);\n",
     NULL,
 };
 

@@ -202,9 +202,9 @@ static int load_indicators(struct cp_model *m, sqlite3 *db, struct cp_err *err)
         " FROM ref_indicateur i WHERE"
         " EXISTS (SELECT 1 FROM agregats a WHERE a.indicateur = i.code AND a.periode = ?2"
         "   AND (?3 = 1 OR (a.niveau = 'region' AND a.zone = ?1)))"
-        " OR (?3 = 0 AND EXISTS (SELECT 1 FROM valeurs_courantes v"
-        "   JOIN ref_signataire s ON s.code = v.signataire"
-        "   WHERE v.indicateur = i.code AND v.periode = ?2 AND s.region = ?1))"
+        " OR (?3 = 0 AND i.code IN (SELECT c.indicateur FROM courant c"
+        "   JOIN ref_signataire s ON s.code = c.signataire"
+        "   WHERE c.periode = ?2 AND s.region = ?1))"
         " ORDER BY i.rang";
     sqlite3_stmt *st;
     size_t cap = 0;
@@ -749,8 +749,8 @@ static int load_coverage(struct cp_model *m, sqlite3 *db, struct cp_err *err)
         "   WHERE c.signataire = s.code AND c.periode = ?4)"
         /* national tier: the contributors of the roll-ups in force (CASE,
          * so that a région's dossier never evaluates it) */
-        "   OR CASE WHEN ?5 = 1 THEN EXISTS (SELECT 1 FROM contribution k"
-        "   WHERE k.signataire = s.code AND k.periode = ?4 AND k.niveau = 'national') ELSE 0 END)"
+        "   OR CASE WHEN ?5 = 1 THEN s.code IN (SELECT k.signataire FROM contribution k"
+        "   WHERE k.niveau = 'national' AND k.periode = ?4) ELSE 0 END)"
         " FROM ref_signataire s WHERE (?5 = 1 OR s.region = ?1)"
         " AND (s.debut IS NULL OR s.debut <= ?3) AND (s.fin IS NULL OR s.fin >= ?2)"
         " GROUP BY s.type";

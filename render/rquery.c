@@ -382,7 +382,7 @@ static int load_inds(struct ctx *c, struct cp_err *err)
     static const char sql[] =
         "SELECT i.code, i.libelle, i.axe, i.unite, i.nature, i.types FROM ref_indicateur i"
         " WHERE (i.annee_debut <= ?1 AND i.annee_fin >= ?1 AND (i.annuel_seul = 0 OR ?2 = 0))"
-        "   OR EXISTS (SELECT 1 FROM courant c WHERE c.indicateur = i.code AND c.periode = ?3)"
+        "   OR i.code IN (SELECT indicateur FROM courant WHERE periode = ?3)"
         " ORDER BY i.rang, i.code";
     sqlite3_stmt *st;
     int rc;
