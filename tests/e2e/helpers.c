@@ -1,11 +1,16 @@
 /* Helpers shared by the end-to-end tests (see helpers.h). */
 #include "tests/e2e/helpers.h"
 
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <sys/stat.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "common/buf.h"
 #include "ingest/ingest.h"
 
 const char *t_srcdir(void)
@@ -192,4 +197,58 @@ char *t_sql_text(sqlite3 *db, const char *sql)
         v = strdup((const char *)sqlite3_column_text(st, 0));
     sqlite3_finalize(st);
     return v;
+}
+
+char *t_slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    struct cp_buf b = CP_BUF_INIT(1 << 26);
+    char chunk[4096];
+    size_t k;
+
+    cr_assert_not_null(f, "cannot open %s", path);
+    while ((k = fread(chunk, 1, sizeof chunk, f)) > 0)
+        cr_assert_eq(cp_buf_add(&b, chunk, k), 0);
+    fclose(f);
+    if (n)
+        *n = b.len;
+    return cp_buf_detach(&b);
+}
+
+char *t_slurp_cmd(const char *cmd)
+{
+    struct cp_buf b = CP_BUF_INIT(1 << 24);
+    char chunk[4096];
+    size_t n;
+    FILE *p = popen(cmd, "r");
+
+    cr_assert_not_null(p, "cannot run %s", cmd);
+    while ((n = fread(chunk, 1, sizeof chunk, p)) > 0)
+        cp_buf_add(&b, chunk, n);
+    pclose(p);
+    return cp_buf_detach(&b);
+}
+
+void t_mtimes(const char *dir, struct cp_buf *out)
+{
+    DIR *dp = opendir(dir);
+    struct dirent *e;
+    char p[1200];
+    struct stat sb;
+
+    if (!dp)
+        return;
+    while ((e = readdir(dp))) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        if (stat(p, &sb) < 0)
+            continue;
+        if (S_ISDIR(sb.st_mode))
+            t_mtimes(p, out);
+        else
+            cp_buf_addf(out, "%s %ld.%09ld\n", p, (long)sb.st_mtim.tv_sec,
+                        (long)sb.st_mtim.tv_nsec);
+    }
+    closedir(dp);
 }

@@ -36,6 +36,15 @@ int t_ingest_sample(const char *db_path, const char *qdir);
 /* Ingests one file or folder. */
 int t_ingest(const char *db_path, const char *qdir, const char *path);
 
+/* A whole file (NUL-terminated; *n its length when n is not NULL), or what a
+ * shell command prints; the test fails when it cannot be read. */
+char *t_slurp(const char *path, size_t *n);
+char *t_slurp_cmd(const char *cmd);
+/* Appends "path seconds.nanoseconds" for every file under dir (not hidden
+ * ones), recursively: two runs that rewrote nothing give the same text. */
+struct cp_buf;
+void t_mtimes(const char *dir, struct cp_buf *out);
+
 /* One integer or text from a query (NULL / 0 when no row). */
 long long t_sql_int(sqlite3 *db, const char *sql);
 char *t_sql_text(sqlite3 *db, const char *sql);

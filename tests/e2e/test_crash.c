@@ -380,24 +380,6 @@ static int is_temp(const char *rel)
     return base[0] == '.' && strstr(base, ".tmp.") != NULL;
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    long n;
-
-    cr_assert_not_null(f, "%s", path);
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = malloc((size_t)n + 1);
-    cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = '\0';
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
-
 static int ends_with(const char *s, size_t n, const char *tail)
 {
     size_t m = strlen(tail);
@@ -417,7 +399,7 @@ static void check_whole(const char *dir, const char *rel, const char *when)
     char *b;
 
     snprintf(path, sizeof path, "%s/%s", dir, rel);
-    b = slurp(path, &n);
+    b = t_slurp(path, &n);
     cr_assert(n > 0, "%s: %s is empty", when, rel);
     if (dot && strcmp(dot, ".pdf") == 0) {
         cr_assert(n > 5 && memcmp(b, "%PDF-", 5) == 0 && ends_with(b, n, "%%EOF"),
@@ -482,8 +464,8 @@ static void same_files(const char *dir, const char *ref, const char *when)
         cr_assert_str_eq(a.v[i], b.v[i], "%s: file list differs", when);
         snprintf(pa, sizeof pa, "%s/%s", dir, a.v[i]);
         snprintf(pb, sizeof pb, "%s/%s", ref, b.v[i]);
-        xa = slurp(pa, &na);
-        xb = slurp(pb, &nb);
+        xa = t_slurp(pa, &na);
+        xb = t_slurp(pb, &nb);
         mask_dates(xa, na);
         mask_dates(xb, nb);
         cr_assert(na == nb && memcmp(xa, xb, na) == 0, "%s: %s differs from the clean run",
@@ -530,10 +512,10 @@ static void check_quarantine(const char *qdir, int final, const char *when)
             continue;
         }
         snprintf(p, sizeof p, "%s/%s", qdir, a.v[i]);
-        b = slurp(p, &n);
+        b = t_slurp(p, &n);
         if (strcmp(a.v[i], BAD) == 0) {
             size_t m;
-            char *src = slurp(t_src("data/sample/" BAD), &m);
+            char *src = t_slurp(t_src("data/sample/" BAD), &m);
 
             cr_assert(n == m && memcmp(b, src, n) == 0, "%s: partial quarantine copy", when);
             free(src);
@@ -899,8 +881,8 @@ static void check_archive(const char *root, int final, const char *when)
         cr_assert_not_null(src, "%s: unexpected archived file %s", when, a.v[i]);
         cr_assert(strstr(src, BAD) == NULL, "%s: the unreadable file was archived", when);
         snprintf(p, sizeof p, "%s/%s", root, a.v[i]);
-        x = slurp(p, &nx);
-        y = slurp(src, &ny);
+        x = t_slurp(p, &nx);
+        y = t_slurp(src, &ny);
         cr_assert(nx == ny && memcmp(x, y, nx) == 0, "%s: %s is not a whole copy", when, a.v[i]);
         free(x);
         free(y);

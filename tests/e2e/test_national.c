@@ -120,22 +120,6 @@ static void spits(const char *d, const char *name, const char *text)
     spit(p, text, strlen(text));
 }
 
-static char *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    struct cp_buf b = CP_BUF_INIT(1 << 26);
-    char chunk[4096];
-    size_t k;
-
-    cr_assert_not_null(f, "cannot open %s", path);
-    while ((k = fread(chunk, 1, sizeof chunk, f)) > 0)
-        cr_assert_eq(cp_buf_add(&b, chunk, k), 0);
-    fclose(f);
-    if (n)
-        *n = b.len;
-    return cp_buf_detach(&b);
-}
-
 static void consolidate(const char *db)
 {
     struct cp_consolidate_opts co = {0};
@@ -165,7 +149,7 @@ static void region_rollup(const char *db, const char *region)
     snprintf(name, sizeof name, "rollup-%s-2022-S1.csv", region);
     snprintf(from, sizeof from, "%s/%s/2022-S1/%s", out, region, name);
     snprintf(to, sizeof to, "%s/%s", remontees, name);
-    s = slurp(from, &n);
+    s = t_slurp(from, &n);
     spit(to, s, n);
     free(s);
 }
@@ -323,45 +307,6 @@ Test(national, from_rollups_equals_direct_for_two_regions)
     sqlite3_close(db);
 }
 
-static char *slurp_cmd(const char *cmd)
-{
-    struct cp_buf b = CP_BUF_INIT(1 << 24);
-    char chunk[4096];
-    size_t n;
-    FILE *p = popen(cmd, "r");
-
-    cr_assert_not_null(p);
-    while ((n = fread(chunk, 1, sizeof chunk, p)) > 0)
-        cp_buf_add(&b, chunk, n);
-    pclose(p);
-    return cp_buf_detach(&b);
-}
-
-/* Modification times of every file under d, as one string. */
-static void mtimes(const char *d, struct cp_buf *b)
-{
-    DIR *dp = opendir(d);
-    struct dirent *e;
-    char p[1200];
-    struct stat sb;
-
-    if (!dp)
-        return;
-    while ((e = readdir(dp))) {
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(p, sizeof p, "%s/%s", d, e->d_name);
-        if (stat(p, &sb) < 0)
-            continue;
-        if (S_ISDIR(sb.st_mode))
-            mtimes(p, b);
-        else
-            cp_buf_addf(b, "%s %ld.%09ld\n", p, (long)sb.st_mtim.tv_sec,
-                        (long)sb.st_mtim.tv_nsec);
-    }
-    closedir(dp);
-}
-
 static int render_national(const char *outdir, size_t *rendered, size_t *unchanged)
 {
     struct cp_render_opts ro = {0};
@@ -431,7 +376,7 @@ Test(national, rendered_from_rollups)
     /* The dossier: national title, coverage in régions, the régions'
      * rows, the roll-ups in the files annex. */
     snprintf(cmd, sizeof cmd, "pdftotext -layout '%s/dossier.pdf' - 2>/dev/null", job);
-    text = slurp_cmd(cmd);
+    text = t_slurp_cmd(cmd);
     cr_expect(strstr(text, "Synthèse nationale") != NULL, "not a national dossier");
     cr_expect(strstr(text, "1er semestre 2022") != NULL);
     cr_expect(strstr(text, "2 régions sur 18") != NULL, "coverage in régions missing");
@@ -557,7 +502,7 @@ Test(national, rendered_from_rollups)
         cr_expect_gt(nevol, 8);
     }
     snprintf(path, sizeof path, "%s/graphiques/RSA_TX_ORIENT_1M-regions.svg", job);
-    text = slurp(path, NULL);
+    text = t_slurp(path, NULL);
     cr_expect(strstr(text, "Bretagne") != NULL && strstr(text, "Occitanie") != NULL,
               "the chart does not name both régions");
     free(text);
@@ -583,18 +528,18 @@ Test(national, rerender_only_when_a_rollup_changes)
     cr_expect_eq(unchanged, 0);
 
     /* Nothing new: consolidate --national again, then render: untouched. */
-    mtimes(nout, &before);
+    t_mtimes(nout, &before);
     cr_assert_eq(cp_consolidate_national(nat_db, &rows, &err), 0, "%s", err.msg);
     cr_assert_eq(render_national(nout, &rendered, &unchanged), 0);
     cr_expect_eq(rendered, 0, "a run with nothing new rendered again");
     cr_expect_eq(unchanged, 1);
-    mtimes(nout, &after);
+    t_mtimes(nout, &after);
     cr_expect_str_eq(cp_buf_str(&after), cp_buf_str(&before));
 
     /* A newer roll-up of Bretagne: its findings summary says one more
      * info; its aggregates are the same. */
     snprintf(src, sizeof src, "%s/rollup-53-2022-S1.csv", remontees);
-    s = slurp(src, &n);
+    s = t_slurp(src, &n);
     cut = n - 1;
     while (cut && s[cut - 1] != '\n')
         cut--;
@@ -625,7 +570,7 @@ Test(national, rerender_only_when_a_rollup_changes)
 
         snprintf(cmd, sizeof cmd,
                  "pdftotext -layout '%s/national/2022-S1/dossier.pdf' - 2>/dev/null", nout);
-        text = slurp_cmd(cmd);
+        text = t_slurp_cmd(cmd);
         cr_expect(strstr(text, "rollup-53-2022-S1-v2.csv") != NULL,
                   "the newer roll-up is not the one in force in the dossier");
         free(text);

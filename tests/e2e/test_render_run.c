@@ -54,20 +54,6 @@ static void teardown(void)
 
 TestSuite(render_run, .init = setup, .fini = teardown, .timeout = 180);
 
-static char *slurp_cmd(const char *cmd)
-{
-    struct cp_buf b = CP_BUF_INIT(1 << 24);
-    char chunk[4096];
-    size_t n;
-    FILE *p = popen(cmd, "r");
-
-    cr_assert_not_null(p);
-    while ((n = fread(chunk, 1, sizeof chunk, p)) > 0)
-        cp_buf_add(&b, chunk, n);
-    pclose(p);
-    return cp_buf_detach(&b);
-}
-
 static char *zip_part(const char *path, const char *name)
 {
     int ze;
@@ -108,7 +94,7 @@ Test(render_run, dossier_says_what_the_commissioner_needs)
     char *text;
 
     snprintf(cmd, sizeof cmd, "pdftotext -layout '%s/dossier.pdf' - 2>/dev/null", job);
-    text = slurp_cmd(cmd);
+    text = t_slurp_cmd(cmd);
     cr_expect(strstr(text, "Occitanie") != NULL);
     cr_expect(strstr(text, "1er semestre 2022") != NULL);
     /* RSA_TX_ORIENT_1M 2022-S1: 14 075 / 27 404, 82D left out by PARTIE_TOUT. */
@@ -195,31 +181,6 @@ Test(render_run, each_signatory_gets_its_feedback)
     cr_expect_eq(stat(p, &sb), 0, "%s", p);
 }
 
-/* Modification times of every file under d, as one string. */
-static void mtimes(const char *d, struct cp_buf *b)
-{
-    DIR *dp = opendir(d);
-    struct dirent *e;
-    char p[1200];
-    struct stat sb;
-
-    if (!dp)
-        return;
-    while ((e = readdir(dp))) {
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(p, sizeof p, "%s/%s", d, e->d_name);
-        if (stat(p, &sb) < 0)
-            continue;
-        if (S_ISDIR(sb.st_mode))
-            mtimes(p, b);
-        else
-            cp_buf_addf(b, "%s %ld.%09ld\n", p, (long)sb.st_mtim.tv_sec,
-                        (long)sb.st_mtim.tv_nsec);
-    }
-    closedir(dp);
-}
-
 Test(render_run, a_run_with_nothing_new_rewrites_nothing)
 {
     struct cp_render_opts ro = {0};
@@ -228,7 +189,7 @@ Test(render_run, a_run_with_nothing_new_rewrites_nothing)
     size_t rendered = 9, unchanged = 9;
     FILE *devnull = fopen("/dev/null", "w");
 
-    mtimes(out, &before);
+    t_mtimes(out, &before);
     ro.db_path = db_path;
     ro.out_dir = out;
     ro.region = "76";
@@ -239,7 +200,7 @@ Test(render_run, a_run_with_nothing_new_rewrites_nothing)
     cr_assert_eq(cp_render_run(&ro, &err), 0, "%s", err.msg);
     cr_expect_eq(rendered, 0);
     cr_expect_eq(unchanged, 1);
-    mtimes(out, &after);
+    t_mtimes(out, &after);
     cr_expect_str_eq(cp_buf_str(&after), cp_buf_str(&before));
 
     ro.force = 1;

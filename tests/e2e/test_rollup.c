@@ -56,21 +56,6 @@ static void teardown(void)
 
 TestSuite(rollup, .init = setup, .fini = teardown, .timeout = 240);
 
-static char *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    struct cp_buf b = CP_BUF_INIT(1 << 26);
-    char chunk[4096];
-    size_t k;
-
-    cr_assert_not_null(f, "cannot open %s", path);
-    while ((k = fread(chunk, 1, sizeof chunk, f)) > 0)
-        cr_assert_eq(cp_buf_add(&b, chunk, k), 0);
-    fclose(f);
-    *n = b.len;
-    return cp_buf_detach(&b);
-}
-
 static void spit(const char *path, const char *data, size_t n)
 {
     FILE *f = fopen(path, "wb");
@@ -154,7 +139,7 @@ static void assert_rejected(const char *dbp, const char *code)
 Test(rollup, written_with_its_checksum)
 {
     size_t n, body;
-    char *s = slurp(rollup, &n), hex[CP_SHA256_HEX], line[100];
+    char *s = t_slurp(rollup, &n), hex[CP_SHA256_HEX], line[100];
     sqlite3 *db;
     char *cat;
 
@@ -196,7 +181,7 @@ Test(rollup, written_with_its_checksum)
 Test(rollup, ingested_into_a_new_database)
 {
     size_t n;
-    char *s = slurp(rollup, &n), dbp[900], sql[1400];
+    char *s = t_slurp(rollup, &n), dbp[900], sql[1400];
     sqlite3 *db;
 
     cr_assert_eq(ingest_new("ok", s, n, dbp, sizeof dbp), 0);
@@ -239,7 +224,7 @@ Test(rollup, ingested_into_a_new_database)
 Test(rollup, altered_figure_fails_the_checksum)
 {
     size_t n;
-    char *s = slurp(rollup, &n), dbp[900], q[900];
+    char *s = t_slurp(rollup, &n), dbp[900], q[900];
     char *bad = replace(s, "\nagregat;D;RSA_NOUV_ENTRANTS;flux;28495;",
                         "\nagregat;D;RSA_NOUV_ENTRANTS;flux;28496;");
     struct stat sb;
@@ -255,7 +240,7 @@ Test(rollup, altered_figure_fails_the_checksum)
 Test(rollup, truncated_file_rejected)
 {
     size_t n;
-    char *s = slurp(rollup, &n), dbp[900];
+    char *s = t_slurp(rollup, &n), dbp[900];
 
     cr_assert_eq(ingest_new("cut", s, n / 2, dbp, sizeof dbp), 65);
     assert_rejected(dbp, "rollup_tronque");
@@ -265,7 +250,7 @@ Test(rollup, truncated_file_rejected)
 Test(rollup, aggregate_disagreeing_with_its_lines_rejected)
 {
     size_t n;
-    char *s = slurp(rollup, &n), dbp[900];
+    char *s = t_slurp(rollup, &n), dbp[900];
     char *bad = replace(s, "\nagregat;D;RSA_NOUV_ENTRANTS;flux;28495;",
                         "\nagregat;D;RSA_NOUV_ENTRANTS;flux;28496;");
     char *sealed = reseal(bad);
@@ -280,7 +265,7 @@ Test(rollup, aggregate_disagreeing_with_its_lines_rejected)
 Test(rollup, ratio_numerator_disagreeing_rejected)
 {
     size_t n;
-    char *s = slurp(rollup, &n), dbp[900];
+    char *s = t_slurp(rollup, &n), dbp[900];
     char *bad = replace(s, ";14075;27404;", ";14076;27404;");
     char *sealed = reseal(bad);
 
@@ -294,7 +279,7 @@ Test(rollup, ratio_numerator_disagreeing_rejected)
 Test(rollup, other_catalog_rejected)
 {
     size_t n;
-    char *s = slurp(rollup, &n), dbp[900];
+    char *s = t_slurp(rollup, &n), dbp[900];
     char *bad = replace(s, "\n#version_catalogue;", "\n#version_catalogue;0");
     char *sealed = reseal(bad);
 
@@ -308,7 +293,7 @@ Test(rollup, other_catalog_rejected)
 Test(rollup, two_regions_rejected)
 {
     size_t n;
-    char *s = slurp(rollup, &n), dbp[900];
+    char *s = t_slurp(rollup, &n), dbp[900];
     char *bad = replace(s, "\n#region;76\n", "\n#region;76\n#region;11\n");
     char *sealed = reseal(bad);
 
@@ -322,7 +307,7 @@ Test(rollup, two_regions_rejected)
 Test(rollup, with_bom_accepted_and_newer_replaces_older)
 {
     size_t n;
-    char *s = slurp(rollup, &n), sub[800], path[900], q[900], dbp[900];
+    char *s = t_slurp(rollup, &n), sub[800], path[900], q[900], dbp[900];
     char *bom, *later, *sealed;
     sqlite3 *db;
     char *cur;
@@ -375,7 +360,7 @@ Test(rollup, with_bom_accepted_and_newer_replaces_older)
 Test(rollup, national_from_rollups_equals_direct)
 {
     size_t n;
-    char *s = slurp(rollup, &n), dbp[900], sql[1400];
+    char *s = t_slurp(rollup, &n), dbp[900], sql[1400];
     const char *natures[] = {"flux", "stock", "ratio", "moyenne"};
     unsigned long rows = 0;
     struct cp_err err;
