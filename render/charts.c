@@ -384,6 +384,18 @@ static void remove_dir(const char *dir)
     rmdir(dir);
 }
 
+/* The folder for private gnuplot folders: $TMPDIR when plain, else /tmp. */
+static const char *plot_tmpdir(void)
+{
+    const char *tmpdir = getenv("TMPDIR");
+
+    /* The folder's name goes into gnuplot's working folder only, but keep
+     * it plain anyway: fall back to /tmp for an odd TMPDIR. */
+    if (!tmpdir || !safe_path(tmpdir) || strlen(tmpdir) > 200)
+        tmpdir = "/tmp";
+    return tmpdir;
+}
+
 /* Removes the private folders ("calpae-plot-PID-XXXXXX") that killed
  * processes left in tmpdir; a running process's folder is kept. */
 static void remove_stale_dirs(const char *tmpdir)
@@ -416,10 +428,15 @@ static const char gp_setup[] = "set encoding utf8\n"
                                "set print '-'\n"
                                "print 'CP_READY 0 0'\n";
 
+void cp_plot_clean_stale(void)
+{
+    remove_stale_dirs(plot_tmpdir());
+}
+
 int cp_plot_open(struct cp_plot **out, struct cp_err *err)
 {
     struct cp_plot *p = calloc(1, sizeof *p);
-    const char *tmpdir = getenv("TMPDIR");
+    const char *tmpdir = plot_tmpdir();
     char gnuplot[PATH_MAX], home[PATH_MAX + 8], path[PATH_MAX + 8];
     char *const argv[] = {"gnuplot", "-d", NULL};
     char *envp[5];
@@ -435,10 +452,6 @@ int cp_plot_open(struct cp_plot **out, struct cp_err *err)
                    "gnuplot est introuvable dans le PATH (paquet gnuplot-nox)");
         goto out;
     }
-    /* The folder's name goes into gnuplot's working folder only, but keep
-     * it plain anyway: fall back to /tmp for an odd TMPDIR. */
-    if (!tmpdir || !safe_path(tmpdir) || strlen(tmpdir) > 200)
-        tmpdir = "/tmp";
     /* The process id in the name tells a killed run's folder (removed here)
      * from a running one's. */
     remove_stale_dirs(tmpdir);

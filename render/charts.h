@@ -63,6 +63,11 @@ void cp_charts_release(struct cp_charts *c);
 /* A running gnuplot. */
 struct cp_plot;
 
+/* Removes the private folders that killed runs left in $TMPDIR (a running
+ * process's are kept). cp_plot_open does it too; cp_render_run calls it
+ * first, so that a run with nothing to draw cleans up as well. */
+void cp_plot_clean_stale(void);
+
 /*
  * Starts gnuplot (fork + execve, no shell) with HOME and the working folder
  * set to a fresh private temporary folder, no startup file (-d), a minimal

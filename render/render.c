@@ -423,6 +423,7 @@ int cp_render_run(const struct cp_render_opts *o, struct cp_err *err)
      * raises the threshold and later rasters stay in the threads' arenas
      * (about 6 MB more peak RSS over a national run). */
     mallopt(M_MMAP_THRESHOLD, 1 << 20);
+    cp_plot_clean_stale();
     if (cp_db_open(&db, o->db_path, 0, err) < 0) {
         status = err->exit_status ? err->exit_status : CP_EX_IOERR;
         goto out;

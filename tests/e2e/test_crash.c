@@ -752,7 +752,16 @@ Test(crash, render_killed_at_timed_moments, .init = setup, .fini = teardown, .ti
      * nothing to render; the outputs stay as they are. */
     sh("cp -a '%s' '%s/clean/out.before'", refout, tmp);
     plant_leftovers(refout);
+    {
+        long pid = dead_pid();
+
+        /* A gnuplot folder of a run killed after its last région was
+         * recorded: this re-run draws nothing, and removes it all the same. */
+        sh("mkdir '%s/calpae-plot-%ld-Ab12Cd' && echo 1 > '%s/calpae-plot-%ld-Ab12Cd/c1.tsv'",
+           tmp, pid, tmp, pid);
+    }
     cr_assert_eq(run(NULL, RENDER_ARGV(db, refout)), 0);
+    cr_assert_eq(plot_dirs(), 0, "unchanged re-run: a killed run's gnuplot folder left");
     {
         char *before = path_in("clean/out.before");
 
