@@ -7,11 +7,14 @@
 #include <signal.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-static unsigned long counter;
+/* Temporary names are made by several threads (render writes charts and
+ * feedback reports on its pools). */
+static atomic_ulong counter;
 
 int cp_mkdirs(const char *dir, struct cp_err *err)
 {
@@ -64,7 +67,7 @@ char *cp_afile_temp_path(const char *path, struct cp_err *err)
         }
     }
     snprintf(tmp, n, "%.*s%s.%s.tmp.%ld.%lu", (int)dirlen, path, slash ? "/" : "", base,
-             (long)getpid(), ++counter);
+             (long)getpid(), atomic_fetch_add(&counter, 1) + 1);
     return tmp;
 }
 

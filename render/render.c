@@ -12,6 +12,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <glib.h>
+
 #include "common/afile.h"
 #include "common/buf.h"
 #include "common/db.h"
@@ -269,9 +271,108 @@ static void data_date(sqlite3 *db, const struct job_spec *j, int national, char 
     sqlite3_finalize(st);
 }
 
+/*
+ * The feedback PDFs of a job, laid out on the writers' thread while the
+ * main thread reads the next one and goes on with the next job (the
+ * layout is most of their cost; the database is read in the main thread).
+ */
+struct writes {
+    GMutex lock;
+    GCond idle;
+    size_t running;         /* queued or running (lock) */
+    int failed;             /* the first failure is in err (lock) */
+    struct cp_err err;
+};
+
+struct write_task {
+    struct writes *w;
+    struct cp_feedback *f;
+    char *path;
+};
+
+static void write_task_run(gpointer data, gpointer unused)
+{
+    struct write_task *t = data;
+    struct cp_err e;
+    int rc = cp_feedback_write(t->f, t->path, &e);
+
+    (void)unused;
+    g_mutex_lock(&t->w->lock);
+    if (rc < 0 && !t->w->failed) {
+        t->w->failed = 1;
+        t->w->err = e;
+    }
+    if (--t->w->running == 0)
+        g_cond_broadcast(&t->w->idle);
+    g_mutex_unlock(&t->w->lock);
+    cp_feedback_free(t->f);
+    free(t->path);
+    free(t);
+}
+
+static struct writes *writes_new(void)
+{
+    struct writes *w = calloc(1, sizeof *w);
+
+    if (w) {
+        g_mutex_init(&w->lock);
+        g_cond_init(&w->idle);
+    }
+    return w;
+}
+
+/* Waits for every write of w and frees it; -1 with err if one failed (its
+ * file is not in place). NULL is fine. */
+static int writes_end(struct writes *w, struct cp_err *err)
+{
+    int rc = 0;
+
+    if (!w)
+        return 0;
+    g_mutex_lock(&w->lock);
+    while (w->running > 0)
+        g_cond_wait(&w->idle, &w->lock);
+    g_mutex_unlock(&w->lock);
+    if (w->failed) {
+        *err = w->err;
+        rc = -1;
+    }
+    g_mutex_clear(&w->lock);
+    g_cond_clear(&w->idle);
+    free(w);
+    return rc;
+}
+
+/* Reads a signatory's feedback PDF and has it written on the pool (here
+ * when there is none). */
+static int queue_feedback_pdf(const struct cp_render_job *job, const char *sig, const char *path,
+                              GThreadPool *pool, struct writes *w, struct cp_err *err)
+{
+    struct write_task *t = calloc(1, sizeof *t);
+
+    if (!t || !(t->path = strdup(path))) {
+        free(t);
+        return cp_err_set(err, CP_EX_SOFTWARE, "memory", NULL, "mémoire insuffisante");
+    }
+    if (cp_feedback_read(job, sig, &t->f, err) < 0) {
+        free(t->path);
+        free(t);
+        return -1;
+    }
+    t->w = w;
+    g_mutex_lock(&w->lock);
+    w->running++;
+    g_mutex_unlock(&w->lock);
+    if (!pool || !g_thread_pool_push(pool, t, NULL))
+        write_task_run(t, NULL);
+    return 0;
+}
+
 /* Feedback reports for every signatory of the zone with something to say:
- * values in force for the period, findings or rejections. */
-static int feedback(const struct cp_render_job *job, struct cp_err *err)
+ * values in force for the period, findings or rejections. The PDFs are
+ * queued on w (see writes_end). */
+static int feedback(const struct cp_render_job *job, GThreadPool *pool, struct writes *w,
+                    struct cp_err *err)
 {
     sqlite3_stmt *st;
     char path[PATH_MAX];
@@ -279,8 +380,8 @@ static int feedback(const struct cp_render_job *job, struct cp_err *err)
 
     if (cp_db_prepare(job->db,
                       "SELECT s.code FROM ref_signataire s WHERE s.region = ?1 AND ("
-                      " EXISTS (SELECT 1 FROM valeurs_courantes v WHERE v.signataire = s.code"
-                      "   AND v.periode = ?2)"
+                      " EXISTS (SELECT 1 FROM courant c WHERE c.signataire = s.code"
+                      "   AND c.periode = ?2)"
                       " OR EXISTS (SELECT 1 FROM constat c WHERE c.signataire = s.code"
                       "   AND c.periode = ?2)"
                       " OR EXISTS (SELECT 1 FROM rejet r WHERE r.signataire = s.code"
@@ -298,7 +399,7 @@ static int feedback(const struct cp_render_job *job, struct cp_err *err)
             rc = cp_render_feedback_xlsx(job, sig, path, err);
         if (rc == 0) {
             snprintf(path, sizeof path, "%s/retours/%s.pdf", job->dir, sig);
-            rc = cp_render_feedback_pdf(job, sig, path, err);
+            rc = queue_feedback_pdf(job, sig, path, pool, w, err);
         }
     }
     sqlite3_finalize(st);
@@ -323,6 +424,7 @@ static void clean_job_dirs(const char *outdir, const char *zone, const char *per
 struct pending {
     const struct job_spec *j;
     struct cp_charts charts;
+    struct writes *writes;  /* its feedback PDFs */
     char hex[CP_SHA256_HEX];
     char dossier[PATH_MAX];
     int active;
@@ -332,8 +434,8 @@ struct pending {
  * the plot's threads meanwhile (the dossier draws the charts from their SVG
  * in memory); job_finish puts them in place. On success *pj is active. */
 static int render_job(sqlite3 *db, const struct cp_render_opts *o, struct cp_plot **plot,
-                      const struct job_spec *j, const char *hex, struct pending *pj,
-                      struct cp_err *err)
+                      GThreadPool *writers, const struct job_spec *j, const char *hex,
+                      struct pending *pj, struct cp_err *err)
 {
     struct cp_render_job job;
     struct cp_model model;
@@ -367,8 +469,14 @@ static int render_job(sqlite3 *db, const struct cp_render_opts *o, struct cp_plo
         cp_render_dossier(&job, &pj->charts, err) < 0 || cp_render_workbook(&job, err) < 0 ||
         cp_render_csv(&job, err) < 0 || cp_render_rollup(&job, err) < 0)
         goto out;
-    if (!o->national && feedback(&job, err) < 0)
-        goto out;
+    if (!o->national) {
+        if (!(pj->writes = writes_new())) {
+            cp_err_set(err, CP_EX_SOFTWARE, "memory", NULL, "mémoire insuffisante");
+            goto out;
+        }
+        if (feedback(&job, writers, pj->writes, err) < 0)
+            goto out;
+    }
     pj->j = j;
     snprintf(pj->hex, sizeof pj->hex, "%s", hex);
     if (snprintf(pj->dossier, sizeof pj->dossier, "%s/dossier.pdf", dir) >= (int)sizeof pj->dossier)
@@ -376,8 +484,12 @@ static int render_job(sqlite3 *db, const struct cp_render_opts *o, struct cp_plo
     pj->active = 1;
     rc = 0;
 out:
-    if (rc < 0)
+    if (rc < 0) {
+        struct cp_err ignored;
         cp_charts_release(&pj->charts); /* the conversions are discarded */
+        writes_end(pj->writes, &ignored);
+        pj->writes = NULL;
+    }
     if (loaded) {
         cp_model_release(&model);
         cp_rtables_release(&tables); /* also after a failed build */
@@ -395,9 +507,10 @@ static int job_finish(sqlite3 *db, const struct cp_render_opts *o, struct pendin
     const char *zone = o->national ? "FR" : pj->j->zone;
     int rc = -1;
 
-    if (cp_charts_commit(&pj->charts, err) == 0 &&
+    if (writes_end(pj->writes, err) == 0 && cp_charts_commit(&pj->charts, err) == 0 &&
         remember(db, zone, pj->j->period, pj->hex, err) == 0)
         rc = 0;
+    pj->writes = NULL;
     cp_charts_release(&pj->charts);
     pj->active = 0;
     if (rc < 0) {
@@ -415,6 +528,7 @@ int cp_render_run(const struct cp_render_opts *o, struct cp_err *err)
     struct job_spec *jobs = NULL;
     struct cp_plot *plot = NULL;
     struct pending prev = {0}, cur = {0};
+    GThreadPool *writers = NULL; /* feedback PDFs; NULL: written in place */
     size_t n = 0, done = 0, same = 0;
     int status = CP_EX_OK;
 
@@ -459,7 +573,9 @@ int cp_render_run(const struct cp_render_opts *o, struct cp_err *err)
         }
         /* Job i is written while the charts of the previous one finish
          * converting; then the previous one is put in place. */
-        if (render_job(db, o, &plot, &jobs[i], hex, &cur, err) < 0) {
+        if (!writers)
+            writers = g_thread_pool_new(write_task_run, NULL, 1, FALSE, NULL);
+        if (render_job(db, o, &plot, writers, &jobs[i], hex, &cur, err) < 0) {
             struct cp_err ignored;
             if (prev.active)
                 job_finish(db, o, &prev, &done, &ignored);
@@ -494,6 +610,13 @@ out:
      * next time. */
     cp_charts_release(&prev.charts);
     cp_charts_release(&cur.charts);
+    {
+        struct cp_err ignored;
+        writes_end(prev.writes, &ignored);
+        writes_end(cur.writes, &ignored);
+    }
+    if (writers)
+        g_thread_pool_free(writers, FALSE, TRUE);
     if (plot) {
         struct cp_err ignored;
         cp_plot_close(plot, &ignored);

@@ -11,6 +11,7 @@
 #include "common/buf.h"
 #include "common/db.h"
 #include "common/fmt.h"
+#include "common/period.h"
 #include "render/advice.h"
 #include "render/model.h"
 #include "render/pdfdoc.h"
@@ -171,10 +172,13 @@ static const char counts_sql[] =
     "SELECT count(*), count(v.valeur), count(v.manquant) FROM courant c"
     " JOIN valeur v ON v.id = c.valeur_id WHERE c.signataire = ?1 AND c.periode = ?2";
 
-struct rctx {
-    const struct cp_render_job *job;
-    const char *sig;
+/* Everything the report shows, read from the database: it holds its own
+ * copies, so it can be written in another thread. */
+struct cp_feedback {
+    char *sig;
+    char *generated_iso;                /* the PDF's creation date */
     struct strtab who, files, rejects, findings, counts;
+    char period[CP_PERIOD_STRLEN];      /* "2022-S1" */
     char per[48], generated[16], data_date[16];
 };
 
@@ -217,13 +221,13 @@ static const char *sev_text(const char *g)
 }
 
 /* 1 when rejection k was settled by a later file. */
-static int is_settled(const struct rctx *x, size_t k)
+static int is_settled(const struct cp_feedback *x, size_t k)
 {
     const char *v = tab_get(&x->rejects, k, 6);
     return v && strcmp(v, "1") == 0;
 }
 
-static void title_block(struct cp_pdf *d, const struct rctx *x)
+static void title_block(struct cp_pdf *d, const struct cp_feedback *x)
 {
     const char *name = x->who.nrows ? tab_get(&x->who, 0, 0) : x->sig;
     struct cp_buf b = CP_BUF_INIT(4096);
@@ -236,7 +240,7 @@ static void title_block(struct cp_pdf *d, const struct rctx *x)
     cp_buf_addf(&b, "%s (%s)", nz(name), x->sig);
     cp_pdf_para(d, cp_buf_str(&b), 16, 0, 0);
     cp_buf_reset(&b);
-    cp_buf_addf(&b, "%s (%s)", x->per, x->job->period);
+    cp_buf_addf(&b, "%s (%s)", x->per, x->period);
     if (x->who.nrows && tab_get(&x->who, 0, 3))
         cp_buf_addf(&b, " — région %s", tab_get(&x->who, 0, 3));
     cp_pdf_para(d, cp_buf_str(&b), 12, 0, 0);
@@ -300,7 +304,7 @@ static void title_block(struct cp_pdf *d, const struct rctx *x)
     cp_buf_release(&b);
 }
 
-static void files_table(struct cp_pdf *d, const struct rctx *x)
+static void files_table(struct cp_pdf *d, const struct cp_feedback *x)
 {
     static const struct cp_pdf_col cols[] = {
         {"Fichier", 190, 0},        {"Reçu le", 62, 0},
@@ -335,7 +339,7 @@ static void files_table(struct cp_pdf *d, const struct rctx *x)
     cp_pdf_table_end(d, &t);
 }
 
-static void rejects_table(struct cp_pdf *d, const struct rctx *x)
+static void rejects_table(struct cp_pdf *d, const struct cp_feedback *x)
 {
     static const struct cp_pdf_col cols[] = {
         {"Fichier et cellule", 140, 0}, {"Valeur reçue", 62, 0},
@@ -379,7 +383,7 @@ static void rejects_table(struct cp_pdf *d, const struct rctx *x)
     cp_pdf_table_end(d, &t);
 }
 
-static void findings_table(struct cp_pdf *d, const struct rctx *x)
+static void findings_table(struct cp_pdf *d, const struct cp_feedback *x)
 {
     static const struct cp_pdf_col cols[] = {
         {"N°", 22, CP_PDF_RIGHT}, {"Gravité", 68, 0},
@@ -429,7 +433,7 @@ static void findings_table(struct cp_pdf *d, const struct rctx *x)
 
 static int build(struct cp_pdf *d, void *ctx, struct cp_err *err)
 {
-    const struct rctx *x = ctx;
+    const struct cp_feedback *x = ctx;
 
     (void)err;
     title_block(d, x);
@@ -439,50 +443,86 @@ static int build(struct cp_pdf *d, void *ctx, struct cp_err *err)
     return 0;
 }
 
-int cp_render_feedback_pdf(const struct cp_render_job *job, const char *sig, const char *path,
-                           struct cp_err *err)
+void cp_feedback_free(struct cp_feedback *x)
 {
-    struct rctx x;
-    struct cp_pdf_meta meta;
-    struct cp_buf title = CP_BUF_INIT(512), head = CP_BUF_INIT(512), foot = CP_BUF_INIT(512);
-    sqlite3 *db = job->db;
-    int rc = -1;
+    if (!x)
+        return;
+    tab_release(&x->who);
+    tab_release(&x->files);
+    tab_release(&x->rejects);
+    tab_release(&x->findings);
+    tab_release(&x->counts);
+    free(x->sig);
+    free(x->generated_iso);
+    free(x);
+}
 
-    memset(&x, 0, sizeof x);
-    x.job = job;
-    x.sig = sig;
-    if (!sig || !*sig || !job->period)
+int cp_feedback_read(const struct cp_render_job *job, const char *sig, struct cp_feedback **out,
+                     struct cp_err *err)
+{
+    struct cp_feedback *x;
+    sqlite3 *db = job->db;
+
+    *out = NULL;
+    if (!sig || !*sig || !job->period || strlen(job->period) >= sizeof x->period)
         return cp_err_set(err, CP_EX_USAGE, "bad_job", NULL,
                           "retour de contrôle : signataire ou période manquant");
-    if (tab_load(&x.who, db, sig_sql, sig, job->period, err) < 0)
-        goto out;
-    if (x.who.nrows == 0) {
+    x = calloc(1, sizeof *x);
+    if (!x || !(x->sig = strdup(sig)) ||
+        !(x->generated_iso = strdup(job->generated ? job->generated : ""))) {
+        cp_feedback_free(x);
+        return cp_err_set(err, CP_EX_SOFTWARE, "memory", NULL, "mémoire insuffisante");
+    }
+    snprintf(x->period, sizeof x->period, "%s", job->period);
+    if (tab_load(&x->who, db, sig_sql, sig, job->period, err) < 0)
+        goto fail;
+    if (x->who.nrows == 0) {
         cp_err_set(err, CP_EX_USAGE, "unknown_signatory", sig,
                    "retour de contrôle : signataire « %s » inconnu", sig);
-        goto out;
+        goto fail;
     }
-    if (tab_load(&x.files, db, files_sql, sig, job->period, err) < 0 ||
-        tab_load(&x.rejects, db, rejects_sql, sig, job->period, err) < 0 ||
-        tab_load(&x.findings, db, findings_sql, sig, job->period, err) < 0 ||
-        tab_load(&x.counts, db, counts_sql, sig, job->period, err) < 0)
-        goto out;
-    cp_period_label(job->period, x.per, sizeof x.per);
-    cp_fmt_date(job->generated, x.generated, sizeof x.generated);
-    cp_fmt_date(job->data_date, x.data_date, sizeof x.data_date);
-    cp_buf_addf(&title, "Retour de contrôle — %s — %s", tab_get(&x.who, 0, 0), x.per);
-    cp_buf_addf(&head, "Retour de contrôle — %s (%s)", tab_get(&x.who, 0, 0), sig);
-    cp_buf_addf(&foot, "calpae — établi le %s", x.generated);
-    meta = (struct cp_pdf_meta){cp_buf_str(&title), cp_buf_str(&head), x.per, cp_buf_str(&foot),
-                                job->generated};
-    rc = cp_pdf_write(path, &meta, build, &x, err);
-out:
-    tab_release(&x.who);
-    tab_release(&x.files);
-    tab_release(&x.rejects);
-    tab_release(&x.findings);
-    tab_release(&x.counts);
+    if (tab_load(&x->files, db, files_sql, sig, job->period, err) < 0 ||
+        tab_load(&x->rejects, db, rejects_sql, sig, job->period, err) < 0 ||
+        tab_load(&x->findings, db, findings_sql, sig, job->period, err) < 0 ||
+        tab_load(&x->counts, db, counts_sql, sig, job->period, err) < 0)
+        goto fail;
+    cp_period_label(job->period, x->per, sizeof x->per);
+    cp_fmt_date(job->generated, x->generated, sizeof x->generated);
+    cp_fmt_date(job->data_date, x->data_date, sizeof x->data_date);
+    *out = x;
+    return 0;
+fail:
+    cp_feedback_free(x);
+    return -1;
+}
+
+int cp_feedback_write(const struct cp_feedback *x, const char *path, struct cp_err *err)
+{
+    struct cp_pdf_meta meta;
+    struct cp_buf title = CP_BUF_INIT(512), head = CP_BUF_INIT(512), foot = CP_BUF_INIT(512);
+    int rc;
+
+    cp_buf_addf(&title, "Retour de contrôle — %s — %s", tab_get(&x->who, 0, 0), x->per);
+    cp_buf_addf(&head, "Retour de contrôle — %s (%s)", tab_get(&x->who, 0, 0), x->sig);
+    cp_buf_addf(&foot, "calpae — établi le %s", x->generated);
+    meta = (struct cp_pdf_meta){cp_buf_str(&title), cp_buf_str(&head), x->per, cp_buf_str(&foot),
+                                x->generated_iso};
+    rc = cp_pdf_write(path, &meta, build, (void *)x, err);
     cp_buf_release(&title);
     cp_buf_release(&head);
     cp_buf_release(&foot);
+    return rc;
+}
+
+int cp_render_feedback_pdf(const struct cp_render_job *job, const char *sig, const char *path,
+                           struct cp_err *err)
+{
+    struct cp_feedback *x;
+    int rc;
+
+    if (cp_feedback_read(job, sig, &x, err) < 0)
+        return -1;
+    rc = cp_feedback_write(x, path, err);
+    cp_feedback_free(x);
     return rc;
 }

@@ -24,4 +24,17 @@
 int cp_render_feedback_pdf(const struct cp_render_job *job, const char *sig, const char *path,
                            struct cp_err *err);
 
+/*
+ * The same in two steps, so that the writing can run on another thread:
+ * cp_feedback_read reads what the report shows from job's database (in
+ * the database's thread) into *out, which holds its own copies;
+ * cp_feedback_write lays it out to path, atomically, in any thread. Free
+ * with cp_feedback_free (NULL is fine).
+ */
+struct cp_feedback;
+int cp_feedback_read(const struct cp_render_job *job, const char *sig, struct cp_feedback **out,
+                     struct cp_err *err);
+int cp_feedback_write(const struct cp_feedback *f, const char *path, struct cp_err *err);
+void cp_feedback_free(struct cp_feedback *f);
+
 #endif
