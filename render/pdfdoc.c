@@ -32,6 +32,11 @@ struct cp_pdf {
     int anchors[NANCHORS];     /* this pass */
     int anchors_prev[NANCHORS];/* from the first pass */
     int outline[3];            /* current bookmark ids per level */
+    /* Layouts of the first pass, reused by the second: shaping and line
+     * breaking are most of a document's cost, and both passes lay out the
+     * same texts with the same fonts (both surfaces are PDF surfaces, so
+     * font options and metrics are the same). Key: what layout() is given. */
+    GHashTable *layouts;
 };
 
 double cp_pdf_left(const struct cp_pdf *d) { (void)d; return MARGIN_X; }
@@ -53,8 +58,22 @@ static void set_rgb(cairo_t *cr, unsigned rgb)
 static PangoLayout *layout(struct cp_pdf *d, const char *text, double size, unsigned flags,
                            double width, int max_lines)
 {
-    PangoLayout *l = pango_cairo_create_layout(d->cr);
-    PangoFontDescription *fd = pango_font_description_from_string(FONT);
+    PangoLayout *l;
+    PangoFontDescription *fd;
+    char *key = NULL;
+
+    if (d->layouts) {
+        /* %a: the exact doubles, as computed again in the second pass. */
+        key = g_strdup_printf("%a|%u|%a|%d|%s", size, flags, width, max_lines,
+                              text ? text : "");
+        l = g_hash_table_lookup(d->layouts, key);
+        if (l) {
+            g_free(key);
+            return g_object_ref(l);
+        }
+    }
+    l = pango_cairo_create_layout(d->cr);
+    fd = pango_font_description_from_string(FONT);
 
     pango_font_description_set_absolute_size(fd, size * PANGO_SCALE);
     if (flags & CP_PDF_BOLD)
@@ -86,6 +105,8 @@ static PangoLayout *layout(struct cp_pdf *d, const char *text, double size, unsi
     } else {
         pango_layout_set_text(l, text ? text : "", -1);
     }
+    if (key)
+        g_hash_table_insert(d->layouts, key, g_object_ref(l)); /* the table owns key */
     return l;
 }
 
@@ -463,26 +484,40 @@ static int pass(struct cp_pdf *d, cairo_surface_t *s, cp_pdf_build_fn build, voi
     return rc;
 }
 
+static int write_passes(struct cp_pdf *d, const char *path, cp_pdf_build_fn build, void *ctx,
+                        struct cp_err *err);
+
 int cp_pdf_write(const char *path, const struct cp_pdf_meta *meta, cp_pdf_build_fn build,
                  void *ctx, struct cp_err *err)
 {
     struct cp_pdf d;
-    cairo_surface_t *s;
-    char *tmp;
+    int rc;
 
     memset(&d, 0, sizeof d);
     d.meta = meta;
+    d.layouts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_object_unref);
+    rc = write_passes(&d, path, build, ctx, err);
+    g_hash_table_destroy(d.layouts);
+    return rc;
+}
+
+static int write_passes(struct cp_pdf *d, const char *path, cp_pdf_build_fn build, void *ctx,
+                        struct cp_err *err)
+{
+    const struct cp_pdf_meta *meta = d->meta;
+    cairo_surface_t *s;
+    char *tmp;
 
     /* First pass: count pages, note where sections start. */
-    d.dry = 1;
+    d->dry = 1;
     s = cairo_pdf_surface_create_for_stream(discard, NULL, PAGE_W, PAGE_H);
-    if (pass(&d, s, build, ctx, err, path) < 0)
+    if (pass(d, s, build, ctx, err, path) < 0)
         return -1;
-    d.total = d.page;
-    memcpy(d.anchors_prev, d.anchors, sizeof d.anchors);
+    d->total = d->page;
+    memcpy(d->anchors_prev, d->anchors, sizeof d->anchors);
 
     /* Second pass: the file. */
-    d.dry = 0;
+    d->dry = 0;
     tmp = cp_afile_temp_path(path, err);
     if (!tmp)
         return -1;
@@ -492,16 +527,16 @@ int cp_pdf_write(const char *path, const struct cp_pdf_meta *meta, cp_pdf_build_
     cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_CREATOR, "calpae");
     if (meta->created && strlen(meta->created) >= 19)
         cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_CREATE_DATE, meta->created);
-    if (pass(&d, s, build, ctx, err, path) < 0) {
+    if (pass(d, s, build, ctx, err, path) < 0) {
         unlink(tmp);
         free(tmp);
         return -1;
     }
-    if (d.page != d.total) {
+    if (d->page != d->total) {
         unlink(tmp);
         free(tmp);
         return cp_err_set(err, CP_EX_SOFTWARE, "internal", path,
-                          "mise en page instable (%d puis %d pages)", d.total, d.page);
+                          "mise en page instable (%d puis %d pages)", d->total, d->page);
     }
     if (cp_afile_rename(tmp, path, err) < 0) {
         free(tmp);
