@@ -343,13 +343,19 @@ static int migrate(sqlite3 *db, struct cp_err *err)
 
 /* CALPAE_SQL_PROFILE=1: each statement's run time (nanoseconds, from its
  * first step to its reset, so including what the caller does between
- * rows) and its text on stderr; for profiling (bench/RESULTS.md). */
+ * rows) and its text on stderr, one line each ("PROF", nanoseconds, text,
+ * tab-separated; line breaks of the text as spaces); for profiling
+ * (bench/RESULTS.md). */
 static int sql_profile(unsigned type, void *ctx, void *p, void *x)
 {
+    const char *sql = sqlite3_sql((sqlite3_stmt *)p);
+
     (void)type;
     (void)ctx;
-    fprintf(stderr, "PROF\t%lld\t%.200s\n", (long long)*(sqlite3_int64 *)x,
-            sqlite3_sql((sqlite3_stmt *)p));
+    fprintf(stderr, "PROF\t%lld\t", (long long)*(sqlite3_int64 *)x);
+    for (; sql && *sql; sql++)
+        fputc(*sql == '\n' || *sql == '\r' || *sql == '\t' ? ' ' : *sql, stderr);
+    fputc('\n', stderr);
     return 0;
 }
 
