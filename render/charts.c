@@ -1284,8 +1284,8 @@ static int convert(struct conv *c)
         goto out;
     }
     cairo_surface_destroy(s);
-
     s = NULL;
+
     raster = thread_raster((int)lround(w * PNG_SCALE), (int)lround(hgt * PNG_SCALE));
     cr = cairo_create(raster);
     cairo_set_source_rgb(cr, 1, 1, 1);
