@@ -132,7 +132,7 @@ static int put_tag(struct feed *f, char tag)
 static int hash_table(struct feed *h, sqlite3 *db, const char *sql, struct cp_err *err)
 {
     sqlite3_stmt *q = NULL;
-    int s, rc = -1;
+    int s = SQLITE_ROW, rc = -1; /* SQLITE_ROW until the rows are read */
 
     if (cp_db_prepare(db, sql, &q, err) < 0)
         return -1;
@@ -183,6 +183,8 @@ static int hash_table(struct feed *h, sqlite3 *db, const char *sql, struct cp_er
     rc = 0;
 out:
     sqlite3_finalize(q);
+    if (rc < 0 && s == SQLITE_ROW) /* a hashing failure, not the database's */
+        cp_err_set(err, CP_EX_SOFTWARE, "hash", NULL, "empreinte impossible");
     return rc;
 }
 
@@ -271,19 +273,20 @@ int cp_consolidate_inputs_tables(sqlite3 *db, const char *files_fp, char out[CP_
 
     if (!f)
         return cp_err_set(err, CP_EX_SOFTWARE, "hash", NULL, "empreinte impossible");
-    if (put(f, 'H', files_fp, strlen(files_fp)) < 0)
-        goto fail;
-    for (size_t i = 0; i < sizeof table_sql / sizeof *table_sql; i++)
-        if (hash_table(f, db, table_sql[i], err) < 0)
-            goto fail;
+    if (put(f, 'H', files_fp, strlen(files_fp)) < 0) {
+        feed_end(f, NULL);
+        return cp_err_set(err, CP_EX_SOFTWARE, "hash", NULL, "empreinte impossible");
+    }
+    /* hash_table sets err on every failure. */
+    for (size_t i = 0; i < sizeof table_sql / sizeof *table_sql; i++) {
+        if (hash_table(f, db, table_sql[i], err) < 0) {
+            feed_end(f, NULL);
+            return -1;
+        }
+    }
     if (feed_end(f, out) < 0)
         return cp_err_set(err, CP_EX_SOFTWARE, "hash", NULL, "empreinte impossible");
     return 0;
-fail:
-    feed_end(f, NULL);
-    if (!err->msg[0])
-        cp_err_set(err, CP_EX_SOFTWARE, "hash", NULL, "empreinte impossible");
-    return -1;
 }
 
 int cp_consolidate_inputs(sqlite3 *db, const struct cp_consolidate_opts *o,

@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <sys/stat.h>
+#include <zip.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -251,4 +252,24 @@ void t_mtimes(const char *dir, struct cp_buf *out)
                         (long)sb.st_mtim.tv_nsec);
     }
     closedir(dp);
+}
+
+char *t_zip_part(const char *path, const char *name)
+{
+    int ze;
+    zip_t *z = zip_open(path, ZIP_RDONLY, &ze);
+    zip_stat_t st;
+    zip_file_t *f;
+    char *data;
+
+    cr_assert_not_null(z, "%s is not a zip", path);
+    cr_assert_eq(zip_stat(z, name, 0, &st), 0, "%s has no %s", path, name);
+    data = calloc(1, st.size + 1);
+    cr_assert_not_null(data);
+    f = zip_fopen(z, name, 0);
+    cr_assert_not_null(f, "%s: cannot open %s", path, name);
+    cr_assert_eq(zip_fread(f, data, st.size), (zip_int64_t)st.size);
+    zip_fclose(f);
+    zip_close(z);
+    return data;
 }

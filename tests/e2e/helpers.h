@@ -44,6 +44,9 @@ char *t_slurp_cmd(const char *cmd);
  * ones), recursively: two runs that rewrote nothing give the same text. */
 struct cp_buf;
 void t_mtimes(const char *dir, struct cp_buf *out);
+/* One part of a zip archive (a workbook's XML), NUL-terminated; the test
+ * fails when the archive or the part is missing. */
+char *t_zip_part(const char *path, const char *name);
 
 /* One integer or text from a query (NULL / 0 when no row). */
 long long t_sql_int(sqlite3 *db, const char *sql);

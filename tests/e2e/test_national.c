@@ -21,7 +21,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <zip.h>
 
 #include "common/buf.h"
 #include "common/hash.h"
@@ -326,24 +325,6 @@ static int render_national(const char *outdir, size_t *rendered, size_t *unchang
     return rc;
 }
 
-static char *zip_part(const char *path, const char *name)
-{
-    int ze;
-    zip_t *z = zip_open(path, ZIP_RDONLY, &ze);
-    zip_stat_t st;
-    zip_file_t *f;
-    char *data;
-
-    cr_assert_not_null(z, "%s is not a zip", path);
-    cr_assert_eq(zip_stat(z, name, 0, &st), 0, "%s has no %s", path, name);
-    data = calloc(1, st.size + 1);
-    f = zip_fopen(z, name, 0);
-    cr_assert_eq(zip_fread(f, data, st.size), (zip_int64_t)st.size);
-    zip_fclose(f);
-    zip_close(z);
-    return data;
-}
-
 /* French number as the CSV writes it (decimal comma) → double. */
 static double fr_num(const char *s)
 {
@@ -461,7 +442,7 @@ Test(national, rendered_from_rollups)
 
     /* The workbook: a row per région and group. */
     snprintf(path, sizeof path, "%s/synthese.xlsx", job);
-    text = zip_part(path, "xl/sharedStrings.xml");
+    text = t_zip_part(path, "xl/sharedStrings.xml");
     cr_expect(strstr(text, "Bretagne – départements") != NULL &&
                   strstr(text, "Bretagne – métropoles") != NULL &&
                   strstr(text, "Occitanie – départements") != NULL,

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <zip.h>
 
 #include "common/buf.h"
 #include "consolidate/consolidate.h"
@@ -53,24 +52,6 @@ static void teardown(void)
 }
 
 TestSuite(render_run, .init = setup, .fini = teardown, .timeout = 180);
-
-static char *zip_part(const char *path, const char *name)
-{
-    int ze;
-    zip_t *z = zip_open(path, ZIP_RDONLY, &ze);
-    zip_stat_t st;
-    zip_file_t *f;
-    char *data;
-
-    cr_assert_not_null(z, "%s is not a zip", path);
-    cr_assert_eq(zip_stat(z, name, 0, &st), 0, "%s has no %s", path, name);
-    data = calloc(1, st.size + 1);
-    f = zip_fopen(z, name, 0);
-    cr_assert_eq(zip_fread(f, data, st.size), (zip_int64_t)st.size);
-    zip_fclose(f);
-    zip_close(z);
-    return data;
-}
 
 static size_t count_ext(const char *d, const char *ext)
 {
@@ -124,11 +105,11 @@ Test(render_run, workbook_has_the_sheets_data_and_findings)
     char *wb, *ss;
 
     snprintf(path, sizeof path, "%s/synthese.xlsx", job);
-    wb = zip_part(path, "xl/workbook.xml");
+    wb = t_zip_part(path, "xl/workbook.xml");
     cr_expect(strstr(wb, "name=\"Données\"") != NULL, "%s", wb);
     cr_expect(strstr(wb, "name=\"Anomalies\"") != NULL);
     cr_expect(strstr(wb, "name=\"Synthèse\"") != NULL);
-    ss = zip_part(path, "xl/sharedStrings.xml");
+    ss = t_zip_part(path, "xl/sharedStrings.xml");
     cr_expect(strstr(ss, "82D") != NULL);
     cr_expect(strstr(ss, "20220829-153424_region76_consolidation_2022S1.csv") != NULL ||
               strstr(ss, "20220901-153424_region76_renvoi_consolidation_2022S1.csv") != NULL,
