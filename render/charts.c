@@ -1,8 +1,10 @@
 /*
  * Charts (see charts.h): one gnuplot process per run, fed constant
- * commands and data files through a socket; gnuplot writes SVG only, and
- * librsvg + cairo turn each SVG into the PDF (vector) and the PNG
- * (raster), which is far faster than asking gnuplot for pngcairo.
+ * commands and data files through a socket. gnuplot draws each chart twice,
+ * as SVG and as PDF (pdfcairo, text as real text); poppler + cairo turn the
+ * PDF into the PNG (raster) on a thread pool, which is far faster than
+ * asking gnuplot for pngcairo, and the dossier draws the same PDF as
+ * vectors.
  */
 #include "render/charts.h"
 
@@ -26,7 +28,7 @@
 #include <png.h>
 
 #include <cairo-pdf.h>
-#include <librsvg/rsvg.h>
+#include <poppler.h>
 
 #include "common/afile.h"
 #include "common/buf.h"
@@ -39,6 +41,8 @@
 enum { SVG_W = 800, SVG_H = 450 };
 #define PX_TO_PT 0.75
 #define PNG_SCALE 2.0
+/* Biggest PDF or SVG gnuplot may write for one chart. */
+#define CHART_MAX ((size_t)64 << 20)
 /* How long one chart may take before gnuplot is deemed stuck. */
 #define ACK_TIMEOUT_MS 120000
 
@@ -636,7 +640,7 @@ static void tick_label(const struct cp_mind *d, int pct, double v, int decimals,
 
 struct chartfiles {
     /* names in the private folder */
-    char data[64], line[64], ticks[64], title[64], svg[64];
+    char data[64], line[64], ticks[64], title[64], svg[64], pdf[64], cmds[64];
 };
 
 static FILE *open_data(const struct cp_plot *p, const char *name, struct cp_err *err)
@@ -718,18 +722,15 @@ static int write_title(const struct cp_plot *p, const struct chartfiles *cf, con
 }
 
 /*
- * Commands that open a chart: the SVG terminal, the data file format,
- * then a multiplot whose top panel draws the title from its data file
- * (a title inside a command would be a place for text to run as code).
- * Constant text and numbers only.
+ * Commands that open a chart (after its terminal, see cmd_chart): the data
+ * file format, then a multiplot whose top panel draws the title from its
+ * data file (a title inside a command would be a place for text to run as
+ * code). Constant text and numbers only.
  */
 static void cmd_begin(struct cp_buf *c, const struct chartfiles *cf)
 {
     cp_buf_addf(c,
                 "reset\n"
-                "set terminal svg size %d,%d noenhanced font 'DejaVu Sans,11'"
-                " background rgb 'white'\n"
-                "set output '%s'\n"
                 "set datafile separator tab\n"
                 "set datafile commentschars ''\n"
                 "set decimalsign ','\n"
@@ -755,7 +756,7 @@ static void cmd_begin(struct cp_buf *c, const struct chartfiles *cf)
                 "set border 3 lc rgb '#555555'\n"
                 "set key outside bottom center vertical Left reverse\n"
                 "set style fill solid 0.85 noborder\n",
-                SVG_W, SVG_H, cf->svg, cf->title);
+                cf->title);
 }
 
 /* Ranges of a horizontal bar chart: n bars from the top, the values on
@@ -789,14 +790,47 @@ static void cmd_hbars_plot(struct cp_buf *c, const struct chartfiles *cf, const 
                 cf->data);
 }
 
-static void cmd_end(struct cp_buf *c, unsigned long seq)
+/*
+ * The whole chart: its commands (body, from cmd_begin on) go to a command
+ * file that gnuplot loads twice, once with the SVG terminal and once with
+ * pdfcairo (reset keeps the terminal and the output), then the
+ * acknowledgement; only these few lines go through gnuplot's standard
+ * input, which it reads one byte per system call. pdfcairo sizes text at
+ * 96 dpi and draws a line of width 1 half a point wide where the SVG's is
+ * one pixel (0.75 pt), hence its fontscale (0.75 x 0.75) and linewidth
+ * 1.5: both files then show the same sizes. Constant text and numbers
+ * only.
+ */
+static int cmd_chart(const struct cp_plot *p, struct cp_buf *out, const struct cp_buf *body,
+                     const struct chartfiles *cf, unsigned long seq, struct cp_err *err)
 {
-    cp_buf_addf(c,
-                "\nunset multiplot\n"
-                "unset output\n"
-                "print sprintf('CP_CHART %%d %%d', %lu, GPVAL_ERRNO)\n"
-                "reset errors\n",
-                seq);
+    FILE *f = open_data(p, cf->cmds, err);
+
+    if (!f)
+        return -1;
+    fwrite(body->data, 1, body->len, f);
+    if (close_data(f, cf->cmds, err) < 0)
+        return -1;
+    if (cp_buf_addf(out,
+                    "set terminal svg size %d,%d noenhanced font 'DejaVu Sans,11'"
+                    " background rgb 'white'\n"
+                    "set output '%s'\n"
+                    "load '%s'\n"
+                    "unset multiplot\n"
+                    "unset output\n"
+                    "set terminal pdfcairo size %.6fin,%.6fin noenhanced"
+                    " font 'DejaVu Sans,11' fontscale 0.5625 linewidth 1.5 butt"
+                    " background rgb 'white'\n"
+                    "set output '%s'\n"
+                    "load '%s'\n"
+                    "unset multiplot\n"
+                    "unset output\n"
+                    "print sprintf('CP_CHART %%d %%d', %lu, GPVAL_ERRNO)\n"
+                    "reset errors\n",
+                    SVG_W, SVG_H, cf->svg, cf->cmds, SVG_W * PX_TO_PT / 72,
+                    SVG_H * PX_TO_PT / 72, cf->pdf, cf->cmds, seq) < 0)
+        return cp_err_set(err, CP_EX_SOFTWARE, "memory", NULL, "mémoire insuffisante");
+    return 0;
 }
 
 static int ind_is(const struct cp_mind *d, const char *nature)
@@ -1076,7 +1110,7 @@ static int plan(const struct cp_model *m, struct spec **out, size_t *n, struct c
 static int slurp(const char *path, char **data, size_t *len, struct cp_err *err)
 {
     FILE *f = fopen(path, "rbe");
-    struct cp_buf b = CP_BUF_INIT((size_t)64 << 20);
+    struct cp_buf b = CP_BUF_INIT(CHART_MAX);
     char block[65536];
     size_t r;
 
@@ -1087,7 +1121,8 @@ static int slurp(const char *path, char **data, size_t *len, struct cp_err *err)
         if (cp_buf_add(&b, block, r) < 0) {
             fclose(f);
             cp_buf_release(&b);
-            return cp_err_set(err, CP_EX_SOFTWARE, "gnuplot", path, "SVG trop volumineux");
+            return cp_err_set(err, CP_EX_SOFTWARE, "gnuplot", path, "« %s » trop volumineux",
+                              path);
         }
     }
     if (ferror(f)) {
@@ -1103,9 +1138,9 @@ static int slurp(const char *path, char **data, size_t *len, struct cp_err *err)
     return 0;
 }
 
-static int rsvg_fail(GError *gerr, const char *path, struct cp_err *err)
+static int pdf_fail(GError *gerr, const char *path, struct cp_err *err)
 {
-    cp_err_set(err, CP_EX_SOFTWARE, "svg", path, "SVG « %s » illisible : %s", path,
+    cp_err_set(err, CP_EX_SOFTWARE, "pdf", path, "PDF « %s » illisible : %s", path,
                gerr ? gerr->message : "erreur inconnue");
     if (gerr)
         g_error_free(gerr);
@@ -1113,16 +1148,30 @@ static int rsvg_fail(GError *gerr, const char *path, struct cp_err *err)
 }
 
 /*
- * Writes an RGB24 image surface as an 8-bit RGB PNG through libpng (which
- * cairo itself uses). cairo_surface_write_to_png keeps libpng's defaults
- * (adaptive filters, zlib level 6): about 110 ms for a 1600 x 900 chart.
- * Charts are flat colours, so no filter and zlib level 1 give a file of the
- * same order of size about four times faster; hence libpng directly.
+ * The chart's page from gnuplot's PDF (in memory: data must outlive the
+ * document). poppler documents are not shared between threads: each
+ * caller opens its own.
  */
-struct png_out {
-    FILE *f;
-    int failed;
-};
+static PopplerPage *pdf_page(const char *data, size_t len, PopplerDocument **doc,
+                             const char *path, struct cp_err *err)
+{
+    GError *gerr = NULL;
+    GBytes *bytes = g_bytes_new_static(data, len);
+    PopplerPage *page = NULL;
+
+    *doc = poppler_document_new_from_bytes(bytes, NULL, &gerr);
+    g_bytes_unref(bytes);
+    if (!*doc) {
+        pdf_fail(gerr, path, err);
+        return NULL;
+    }
+    if (poppler_document_get_n_pages(*doc) != 1 || !(page = poppler_document_get_page(*doc, 0))) {
+        g_object_unref(*doc);
+        *doc = NULL;
+        cp_err_set(err, CP_EX_SOFTWARE, "pdf", path, "PDF « %s » sans page unique", path);
+    }
+    return page;
+}
 
 static void png_error_cb(png_structp png, png_const_charp msg)
 {
@@ -1136,6 +1185,13 @@ static void png_warning_cb(png_structp png, png_const_charp msg)
     (void)msg;
 }
 
+/*
+ * Writes an RGB24 image surface as an 8-bit RGB PNG through libpng (which
+ * cairo itself uses). cairo_surface_write_to_png keeps libpng's defaults
+ * (adaptive filters, zlib level 6): about 110 ms for a 1600 x 900 chart.
+ * Charts are flat colours, so no filter and zlib level 1 give a file of the
+ * same order of size about four times faster; hence libpng directly.
+ */
 static int write_png(cairo_surface_t *s, const char *path)
 {
     int w = cairo_image_surface_get_width(s), h = cairo_image_surface_get_height(s);
@@ -1196,8 +1252,8 @@ out:
 struct conv {
     struct cp_chart_batch *batch;
     struct cp_chart *ch;
-    char *svg;            /* what gnuplot wrote, owned */
-    size_t len;
+    char *svg, *pdf;      /* what gnuplot wrote, owned */
+    size_t svglen, pdflen;
     char *tmp[3];         /* temporary SVG, PDF, PNG beside the final files */
     int rc;
     struct cp_err err;
@@ -1244,57 +1300,39 @@ static cairo_surface_t *thread_raster(int w, int h)
     return s;
 }
 
-/* The SVG as is, the PDF (vector) and the PNG (raster, PNG_SCALE). */
+/* The SVG and the PDF as gnuplot wrote them, and the PNG (raster,
+ * PNG_SCALE) drawn from the PDF. */
 static int convert(struct conv *c)
 {
     struct cp_chart *ch = c->ch;
-    GError *gerr = NULL;
-    RsvgHandle *h;
+    PopplerDocument *doc = NULL;
+    PopplerPage *page;
     cairo_surface_t *raster;
-    gdouble w = SVG_W, hgt = SVG_H;
-    RsvgRectangle vp;
-    cairo_surface_t *s = NULL;
-    cairo_t *cr = NULL;
+    cairo_t *cr;
+    double pw = 0, ph = 0;
     int rc = -1;
 
-    if (write_all(c->tmp[0], c->svg, c->len, &c->err) < 0)
+    if (write_all(c->tmp[0], c->svg, c->svglen, &c->err) < 0 ||
+        write_all(c->tmp[1], c->pdf, c->pdflen, &c->err) < 0)
         return -1;
-    h = rsvg_handle_new_from_data((const guint8 *)c->svg, c->len, &gerr);
-    if (!h)
-        return rsvg_fail(gerr, ch->svg, &c->err);
-    if (!rsvg_handle_get_intrinsic_size_in_pixels(h, &w, &hgt) || w <= 0 || hgt <= 0) {
-        w = SVG_W;
-        hgt = SVG_H;
+    page = pdf_page(c->pdf, c->pdflen, &doc, ch->pdf, &c->err);
+    if (!page)
+        return -1;
+    poppler_page_get_size(page, &pw, &ph);
+    if (pw <= 0 || ph <= 0) {
+        cp_err_set(&c->err, CP_EX_SOFTWARE, "pdf", ch->pdf, "PDF « %s » sans dimensions",
+                   ch->pdf);
+        goto out;
     }
-
     /* ch is read by the main thread meanwhile: only c is written here. */
-    s = cairo_pdf_surface_create(c->tmp[1], w * PX_TO_PT, hgt * PX_TO_PT);
-    cr = cairo_create(s);
-    vp = (RsvgRectangle){0, 0, w * PX_TO_PT, hgt * PX_TO_PT};
-    if (!rsvg_handle_render_document(h, cr, &vp, &gerr)) {
-        rsvg_fail(gerr, ch->svg, &c->err);
-        goto out;
-    }
-    cairo_destroy(cr);
-    cr = NULL;
-    cairo_surface_finish(s);
-    if (cairo_surface_status(s) != CAIRO_STATUS_SUCCESS) {
-        cp_err_set(&c->err, CP_EX_IOERR, "io", ch->pdf, "écriture de « %s » impossible : %s",
-                   ch->pdf, cairo_status_to_string(cairo_surface_status(s)));
-        goto out;
-    }
-    cairo_surface_destroy(s);
-    s = NULL;
-
-    raster = thread_raster((int)lround(w * PNG_SCALE), (int)lround(hgt * PNG_SCALE));
+    raster = thread_raster((int)lround(SVG_W * PNG_SCALE), (int)lround(SVG_H * PNG_SCALE));
     cr = cairo_create(raster);
     cairo_set_source_rgb(cr, 1, 1, 1);
     cairo_paint(cr);
-    vp = (RsvgRectangle){0, 0, w * PNG_SCALE, hgt * PNG_SCALE};
-    if (!rsvg_handle_render_document(h, cr, &vp, &gerr)) {
-        rsvg_fail(gerr, ch->svg, &c->err);
-        goto out;
-    }
+    cairo_scale(cr, cairo_image_surface_get_width(raster) / pw,
+                cairo_image_surface_get_height(raster) / ph);
+    poppler_page_render(page, cr);
+    cairo_destroy(cr);
     if (write_png(raster, c->tmp[2]) < 0) {
         cp_err_set(&c->err, CP_EX_IOERR, "io", ch->png, "écriture de « %s » impossible",
                    ch->png);
@@ -1302,11 +1340,8 @@ static int convert(struct conv *c)
     }
     rc = 0;
 out:
-    if (cr)
-        cairo_destroy(cr);
-    if (s)
-        cairo_surface_destroy(s);
-    g_object_unref(h);
+    g_object_unref(page);
+    g_object_unref(doc);
     return rc;
 }
 
@@ -1324,36 +1359,42 @@ static void convert_task(gpointer data, gpointer unused)
     g_mutex_unlock(&b->lock);
 }
 
-int cp_svg_draw(cairo_t *cr, const struct cp_chart *ch, double x, double y, double w, double h,
-                struct cp_err *err)
+int cp_chart_draw(cairo_t *cr, const struct cp_chart *ch, double x, double y, double w,
+                  double h, struct cp_err *err)
 {
-    GError *gerr = NULL;
-    RsvgHandle *hd = NULL;
-    gdouble sw = 0, sh = 0;
-    RsvgRectangle vp;
-    double scale;
-    int ok;
+    PopplerDocument *doc = NULL;
+    PopplerPage *page;
+    char *file = NULL;
+    size_t len = 0;
+    double pw = 0, ph = 0, scale;
 
     /* In memory while the job's files are being converted, else the file. */
-    if (ch->svg_data)
-        hd = rsvg_handle_new_from_data((const guint8 *)ch->svg_data, ch->svg_len, &gerr);
+    if (ch->pdf_data)
+        page = pdf_page(ch->pdf_data, ch->pdf_len, &doc, ch->pdf, err);
+    else if (slurp(ch->pdf, &file, &len, err) < 0)
+        return -1;
     else
-        hd = rsvg_handle_new_from_file(ch->svg, &gerr);
-    if (!hd)
-        return rsvg_fail(gerr, ch->svg, err);
-    if (!rsvg_handle_get_intrinsic_size_in_pixels(hd, &sw, &sh) || sw <= 0 || sh <= 0) {
-        sw = w;
-        sh = h;
+        page = pdf_page(file, len, &doc, ch->pdf, err);
+    if (!page) {
+        free(file);
+        return -1;
     }
-    scale = fmin(w / sw, h / sh);
-    vp = (RsvgRectangle){x + (w - sw * scale) / 2, y + (h - sh * scale) / 2, sw * scale,
-                         sh * scale};
+    poppler_page_get_size(page, &pw, &ph);
+    if (pw <= 0 || ph <= 0) {
+        pw = w;
+        ph = h;
+    }
+    scale = fmin(w / pw, h / ph);
     cairo_save(cr);
-    ok = rsvg_handle_render_document(hd, cr, &vp, &gerr);
+    cairo_translate(cr, x + (w - pw * scale) / 2, y + (h - ph * scale) / 2);
+    cairo_scale(cr, scale, scale);
+    cairo_rectangle(cr, 0, 0, pw, ph);
+    cairo_clip(cr);
+    poppler_page_render_for_printing(page, cr);
     cairo_restore(cr);
-    g_object_unref(hd);
-    if (!ok)
-        return rsvg_fail(gerr, ch->svg, err);
+    g_object_unref(page);
+    g_object_unref(doc);
+    free(file);
     return 0;
 }
 
@@ -1382,7 +1423,7 @@ void cp_charts_release(struct cp_charts *c)
 /* Removes data files of chart seq from the private folder. */
 static void drop_files(const struct cp_plot *p, const struct chartfiles *cf)
 {
-    const char *names[] = {cf->data, cf->line, cf->ticks, cf->title, cf->svg};
+    const char *names[] = {cf->data, cf->line, cf->ticks, cf->title, cf->svg, cf->pdf, cf->cmds};
     char path[PATH_MAX];
 
     for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
@@ -1397,6 +1438,8 @@ static void files_for(unsigned long seq, struct chartfiles *cf)
     snprintf(cf->ticks, sizeof cf->ticks, "c%lu-axe.tsv", seq);
     snprintf(cf->title, sizeof cf->title, "c%lu-titre.tsv", seq);
     snprintf(cf->svg, sizeof cf->svg, "c%lu.svg", seq);
+    snprintf(cf->pdf, sizeof cf->pdf, "c%lu.pdf", seq);
+    snprintf(cf->cmds, sizeof cf->cmds, "c%lu.gp", seq);
 }
 
 /* Waits for chart seq and hands its SVG to a worker (or converts it here
@@ -1418,11 +1461,15 @@ static int finish(struct cp_plot *p, unsigned long seq, off_t errfrom, struct co
         goto out;
     }
     snprintf(path, sizeof path, "%s/%s", p->dir, cf.svg);
-    if (slurp(path, &c->svg, &c->len, err) < 0)
+    if (slurp(path, &c->svg, &c->svglen, err) < 0)
         goto out;
-    if (c->len < 20 || !strstr(c->svg, "<svg")) {
+    snprintf(path, sizeof path, "%s/%s", p->dir, cf.pdf);
+    if (slurp(path, &c->pdf, &c->pdflen, err) < 0)
+        goto out;
+    if (c->svglen < 20 || !strstr(c->svg, "<svg") || c->pdflen < 20 ||
+        memcmp(c->pdf, "%PDF-", 5) != 0) {
         cp_err_set(err, CP_EX_SOFTWARE, "gnuplot", c->ch->name,
-                   "gnuplot a écrit un SVG vide pour %s", c->ch->name);
+                   "gnuplot a écrit un SVG ou un PDF vide pour %s", c->ch->name);
         goto out;
     }
     for (int k = 0; k < 3; k++) {
@@ -1434,8 +1481,8 @@ static int finish(struct cp_plot *p, unsigned long seq, off_t errfrom, struct co
     /* gnuplot draws every chart at SVG_W x SVG_H pixels (gp commands). */
     c->ch->width = SVG_W * PX_TO_PT;
     c->ch->height = SVG_H * PX_TO_PT;
-    c->ch->svg_data = c->svg;
-    c->ch->svg_len = c->len;
+    c->ch->pdf_data = c->pdf;
+    c->ch->pdf_len = c->pdflen;
     c->rc = 1; /* queued */
     g_mutex_lock(&c->batch->lock);
     c->batch->running++;
@@ -1528,6 +1575,7 @@ int cp_plot_job(struct cp_plot *p, const struct cp_render_job *job, struct cp_ch
     struct spec *specs = NULL;
     struct conv *conv = NULL;
     struct cp_buf cmd = CP_BUF_INIT((size_t)1 << 20);
+    struct cp_buf all = CP_BUF_INIT(4096);
     struct cp_buf gdir = CP_BUF_INIT(PATH_MAX);
     struct cp_chart_batch *b = NULL;
     size_t nspec = 0;
@@ -1612,8 +1660,12 @@ int cp_plot_job(struct cp_plot *p, const struct cp_render_job *job, struct cp_ch
             drop_files(p, &cf);
             goto out;
         }
-        cmd_end(&cmd, seq);
-        if (gp_send(p, cp_buf_str(&cmd), cmd.len, err) < 0)
+        cp_buf_reset(&all);
+        if (cmd_chart(p, &all, &cmd, &cf, seq, err) < 0) {
+            drop_files(p, &cf);
+            goto out;
+        }
+        if (gp_send(p, cp_buf_str(&all), all.len, err) < 0)
             goto out;
         /* gnuplot draws chart k while chart k-1 is collected. */
         prev = pending_c;
@@ -1656,6 +1708,7 @@ out:
         cp_model_release(&own);
     free(specs);
     cp_buf_release(&cmd);
+    cp_buf_release(&all);
     cp_buf_release(&gdir);
     return rc;
 }
@@ -1686,8 +1739,9 @@ static int batch_end(struct cp_chart_batch *b, const struct cp_charts *c, int ok
         drop_stale(b->dir, c);
     for (size_t k = 0; k < c->n; k++) {
         free(b->conv[k].svg);
-        c->v[k].svg_data = NULL;
-        c->v[k].svg_len = 0;
+        free(b->conv[k].pdf);
+        c->v[k].pdf_data = NULL;
+        c->v[k].pdf_len = 0;
     }
     g_mutex_clear(&b->lock);
     g_cond_clear(&b->idle);

@@ -1,7 +1,8 @@
 /*
- * The charts of a dossier, drawn by gnuplot and converted by librsvg and
- * cairo: graphiques/<indicator>-<kind>.svg, .pdf (vector, for print) and
- * .png (for slides). One gnuplot process serves every job of a run.
+ * The charts of a dossier, drawn by gnuplot (SVG and PDF), rasterised by
+ * poppler and cairo: graphiques/<indicator>-<kind>.svg, .pdf (vector, for
+ * print) and .png (for slides). One gnuplot process serves every job of a
+ * run.
  *
  * Safety: gnuplot executes `backquotes` and system() inside its commands,
  * so no text from a submission or from the database ever appears in one.
@@ -31,10 +32,10 @@ struct cp_chart {
     char name[80];        /* file base name: "RSA_TX_ORIENT_1M-signataires" */
     char *svg, *pdf, *png;/* paths under <dir>/graphiques/, owned */
     double width, height; /* drawing size in points */
-    /* What gnuplot wrote, in memory until the charts are released: the
-     * dossier draws it while the files are still being converted. */
-    const char *svg_data;
-    size_t svg_len;
+    /* The PDF gnuplot wrote, in memory until the job's files are in place:
+     * the dossier draws it while they are still being converted. */
+    const char *pdf_data;
+    size_t pdf_len;
 };
 
 /* Conversions of one job still running or not yet put in place. */
@@ -77,11 +78,11 @@ void cp_plot_clean_stale(void);
 int cp_plot_open(struct cp_plot **out, struct cp_err *err);
 
 /*
- * Draws every chart of one job (SVG from gnuplot) and lists them in *out
- * (reset first; release with cp_charts_release, also on failure). Their
- * conversion to files, <job->dir>/graphiques/ SVG, PDF and PNG through
- * librsvg + cairo, runs on a thread pool while the caller goes on (the
- * dossier draws the charts from svg_data); cp_charts_commit waits for it
+ * Draws every chart of one job (SVG and PDF from gnuplot) and lists them
+ * in *out (reset first; release with cp_charts_release, also on failure).
+ * Writing the files, <job->dir>/graphiques/ SVG, PDF and PNG (the PDF
+ * rasterised by poppler + cairo), runs on a thread pool while the caller
+ * goes on (the dossier draws the charts from pdf_data); cp_charts_commit waits for it
  * and puts the files in place atomically. Main indicators are chosen by
  * cp_model_load. A chart gnuplot refuses fails the job (-1, err quoting
  * gnuplot); the process stays usable for the next job.
@@ -102,10 +103,11 @@ int cp_render_charts(const struct cp_render_job *job, struct cp_charts *out,
                      struct cp_err *err);
 
 /*
- * Draws a chart's SVG (svg_data, or the file once committed) into the box (x, y, w, h) of cr, keeping
- * its proportions (centred). Used to place charts as vectors in the PDFs.
+ * Draws a chart's PDF (pdf_data, or the file once committed) into the box
+ * (x, y, w, h) of cr, keeping its proportions (centred). Used to place
+ * charts as vectors, text as text, in the PDFs.
  */
-int cp_svg_draw(cairo_t *cr, const struct cp_chart *ch, double x, double y, double w, double h,
-                struct cp_err *err);
+int cp_chart_draw(cairo_t *cr, const struct cp_chart *ch, double x, double y, double w,
+                  double h, struct cp_err *err);
 
 #endif

@@ -544,12 +544,12 @@ static int charts_section(struct cp_pdf *d, const struct dctx *x, struct cp_err 
             last = ch->indicator;
         }
         cp_pdf_need(d, h + 8);
-        /* Drawn as vectors: the SVG gnuplot wrote is rendered by librsvg
-         * straight onto the PDF page, so it prints sharply at any size and
-         * no raster goes into the file; SVG is also what gnuplot writes
-         * fastest. The first pass only reserves the room. */
+        /* Drawn as vectors: the PDF gnuplot wrote is rendered by poppler
+         * straight onto the page, so it prints sharply at any size, its
+         * text stays text and no raster goes into the file. The first pass
+         * only reserves the room. */
         if (!cp_pdf_dry(d) &&
-            cp_svg_draw(cp_pdf_cairo(d), ch, cp_pdf_left(d), cp_pdf_y(d), w, h, err) < 0)
+            cp_chart_draw(cp_pdf_cairo(d), ch, cp_pdf_left(d), cp_pdf_y(d), w, h, err) < 0)
             return -1;
         cp_pdf_skip(d, h + 10);
     }

