@@ -62,6 +62,8 @@ struct cp_plot {
 };
 
 static void convert_task(gpointer data, gpointer unused);
+struct cp_chart_batch;
+static void drain(struct cp_chart_batch *b, size_t from);
 
 /* One chart to draw. */
 struct spec {
@@ -1252,6 +1254,7 @@ out:
 struct conv {
     struct cp_chart_batch *batch;
     struct cp_chart *ch;
+    unsigned long seq;    /* gnuplot's chart number, once sent */
     char *svg, *pdf;      /* what gnuplot wrote, owned */
     size_t svglen, pdflen;
     char *tmp[3];         /* temporary SVG, PDF, PNG beside the final files */
@@ -1266,6 +1269,10 @@ struct cp_chart_batch {
     size_t running;       /* conversions queued or running (lock) */
     struct conv *conv;    /* one per chart of the job (cp_charts.n) */
     char *dir;            /* <job>/graphiques */
+    struct cp_plot *plot; /* drawing them */
+    size_t sent;          /* charts handed to gnuplot (conv[0..sent)) */
+    off_t errfrom;        /* gnuplot's stderr size before the first */
+    int collected;        /* every sent chart acknowledged */
 };
 
 static int write_all(const char *path, const char *data, size_t len, struct cp_err *err)
@@ -1407,6 +1414,8 @@ void cp_charts_release(struct cp_charts *c)
         return;
     if (c->batch) {
         struct cp_err ignored;
+        if (!c->batch->collected)
+            drain(c->batch, 0);
         batch_end(c->batch, c, 0, &ignored);
         c->batch = NULL;
     }
@@ -1567,8 +1576,29 @@ static int commit_all(struct conv *c, size_t n, const char *dir, int ok, struct 
     return rc;
 }
 
-int cp_plot_job(struct cp_plot *p, const struct cp_render_job *job, struct cp_charts *out,
-                struct cp_err *err)
+/*
+ * Waits for gnuplot's acknowledgements of the sent charts from conv[from]
+ * on, without using them (a failed job), and removes their files: the
+ * process stays in step for the next job.
+ */
+static void drain(struct cp_chart_batch *b, size_t from)
+{
+    struct cp_plot *p = b->plot;
+
+    for (size_t k = from; k < b->sent; k++) {
+        struct cp_err ignored;
+        struct chartfiles cf;
+
+        files_for(b->conv[k].seq, &cf);
+        if (!p->dead)
+            gp_wait(p, "CP_CHART", b->conv[k].seq, &ignored);
+        drop_files(p, &cf);
+    }
+    b->collected = 1;
+}
+
+int cp_plot_submit(struct cp_plot *p, const struct cp_render_job *job, struct cp_charts *out,
+                   struct cp_err *err)
 {
     struct cp_model own;
     const struct cp_model *m = job->model;
@@ -1579,9 +1609,6 @@ int cp_plot_job(struct cp_plot *p, const struct cp_render_job *job, struct cp_ch
     struct cp_buf gdir = CP_BUF_INIT(PATH_MAX);
     struct cp_chart_batch *b = NULL;
     size_t nspec = 0;
-    unsigned long pending = 0;
-    struct conv *pending_c = NULL;
-    off_t errfrom = 0;
     int rc = -1, loaded = 0;
 
     out->v = NULL;
@@ -1616,17 +1643,17 @@ int cp_plot_job(struct cp_plot *p, const struct cp_render_job *job, struct cp_ch
     g_mutex_init(&b->lock);
     g_cond_init(&b->idle);
     b->conv = conv;
+    b->plot = p;
+    b->errfrom = errlog_size(p);
     out->batch = b;
     b = NULL;
-    /* Conversions run on the run's pool while gnuplot draws the next charts
-     * and, after this returns, while the caller writes the other outputs. */
+    /* Every chart of the job is handed to gnuplot now: it draws them while
+     * the caller writes the outputs that need no chart. */
     for (size_t k = 0; k < nspec; k++) {
         struct cp_chart *ch = &out->v[out->n];
         const struct cp_mind *d = &m->ind[specs[k].ind];
         struct chartfiles cf;
-        unsigned long seq = ++p->seq, prevseq;
-        off_t from = errlog_size(p), preverr;
-        struct conv *prev;
+        unsigned long seq = ++p->seq;
         int r;
 
         ch->kind = specs[k].kind;
@@ -1637,6 +1664,7 @@ int cp_plot_job(struct cp_plot *p, const struct cp_render_job *job, struct cp_ch
         ch->png = path_of(cp_buf_str(&gdir), ch->name, "png");
         conv[out->n].ch = ch;
         conv[out->n].batch = out->batch;
+        conv[out->n].seq = seq;
         out->n++;
         if (!ch->svg || !ch->pdf || !ch->png) {
             cp_err_set(err, CP_EX_SOFTWARE, "memory", NULL, "mémoire insuffisante");
@@ -1656,47 +1684,21 @@ int cp_plot_job(struct cp_plot *p, const struct cp_render_job *job, struct cp_ch
             r = chart_targets(p, m, specs[k].ind, &cf, &cmd, err);
             break;
         }
-        if (r < 0) {
-            drop_files(p, &cf);
-            goto out;
-        }
         cp_buf_reset(&all);
-        if (cmd_chart(p, &all, &cmd, &cf, seq, err) < 0) {
+        if (r < 0 || cmd_chart(p, &all, &cmd, &cf, seq, err) < 0) {
             drop_files(p, &cf);
             goto out;
         }
         if (gp_send(p, cp_buf_str(&all), all.len, err) < 0)
             goto out;
-        /* gnuplot draws chart k while chart k-1 is collected. */
-        prev = pending_c;
-        prevseq = pending;
-        preverr = errfrom;
-        pending = seq;
-        pending_c = &conv[out->n - 1];
-        errfrom = from;
-        if (prev && finish(p, prevseq, preverr, prev, err) < 0)
-            goto out;
-    }
-    if (pending_c) {
-        struct conv *prev = pending_c;
-        pending_c = NULL;
-        if (finish(p, pending, errfrom, prev, err) < 0)
-            goto out;
+        out->batch->sent++;
     }
     rc = 0;
 out:
-    if (pending_c) {
-        /* Keep the process in step for the next job. */
-        struct cp_err ignored;
-        struct chartfiles cf;
-        files_for(pending, &cf);
-        if (!p->dead)
-            gp_wait(p, "CP_CHART", pending, &ignored);
-        drop_files(p, &cf);
-    }
     if (rc < 0 && out->batch) {
         /* Nothing of a failed job is put in place. */
         struct cp_err ignored;
+        drain(out->batch, 0);
         batch_end(out->batch, out, 0, &ignored);
         out->batch = NULL;
     }
@@ -1711,6 +1713,36 @@ out:
     cp_buf_release(&all);
     cp_buf_release(&gdir);
     return rc;
+}
+
+int cp_plot_collect(struct cp_charts *c, struct cp_err *err)
+{
+    struct cp_chart_batch *b = c->batch;
+
+    if (!b || b->collected)
+        return 0;
+    for (size_t k = 0; k < b->sent; k++) {
+        /* gnuplot wrote chart k's messages after chart k-1's answer. */
+        off_t from = k == 0 ? b->errfrom : errlog_size(b->plot);
+
+        if (finish(b->plot, b->conv[k].seq, from, &b->conv[k], err) < 0) {
+            struct cp_err ignored;
+            drain(b, k + 1);
+            batch_end(b, c, 0, &ignored);
+            c->batch = NULL;
+            return -1;
+        }
+    }
+    b->collected = 1;
+    return 0;
+}
+
+int cp_plot_job(struct cp_plot *p, const struct cp_render_job *job, struct cp_charts *out,
+                struct cp_err *err)
+{
+    if (cp_plot_submit(p, job, out, err) < 0)
+        return -1;
+    return cp_plot_collect(out, err);
 }
 
 /*
@@ -1755,6 +1787,8 @@ int cp_charts_commit(struct cp_charts *c, struct cp_err *err)
 {
     int rc;
 
+    if (cp_plot_collect(c, err) < 0)
+        return -1;
     if (!c->batch)
         return 0;
     rc = batch_end(c->batch, c, 1, err);

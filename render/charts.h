@@ -91,6 +91,18 @@ int cp_plot_job(struct cp_plot *p, const struct cp_render_job *job, struct cp_ch
                 struct cp_err *err);
 
 /*
+ * cp_plot_job in two steps, so that gnuplot draws while the caller works:
+ * cp_plot_submit hands every chart of the job to gnuplot and returns at
+ * once; cp_plot_collect waits for them and queues their conversion (after
+ * it, pdf_data and the sizes are set). A job's charts must be collected
+ * (or released) before the next job is submitted. cp_charts_commit and
+ * cp_charts_release collect or discard what was not collected.
+ */
+int cp_plot_submit(struct cp_plot *p, const struct cp_render_job *job, struct cp_charts *out,
+                   struct cp_err *err);
+int cp_plot_collect(struct cp_charts *c, struct cp_err *err);
+
+/*
  * Ends gnuplot (end of input), waits for it and checks its exit status;
  * removes the temporary folder; frees p (NULL is fine). Returns -1 with
  * err when gnuplot failed at any point of the run or did not exit cleanly.

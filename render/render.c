@@ -465,8 +465,9 @@ static int render_job(sqlite3 *db, const struct cp_render_opts *o, struct cp_plo
         goto out;
     job.model = &model;
     job.tables = &tables;
-    if (cp_plot_job(*plot, &job, &pj->charts, err) < 0 ||
-        cp_render_dossier(&job, &pj->charts, err) < 0 || cp_render_workbook(&job, err) < 0 ||
+    /* gnuplot draws the charts while the outputs that need none are
+     * written; the dossier comes last. */
+    if (cp_plot_submit(*plot, &job, &pj->charts, err) < 0 || cp_render_workbook(&job, err) < 0 ||
         cp_render_csv(&job, err) < 0 || cp_render_rollup(&job, err) < 0)
         goto out;
     if (!o->national) {
@@ -477,6 +478,8 @@ static int render_job(sqlite3 *db, const struct cp_render_opts *o, struct cp_plo
         if (feedback(&job, writers, pj->writes, err) < 0)
             goto out;
     }
+    if (cp_plot_collect(&pj->charts, err) < 0 || cp_render_dossier(&job, &pj->charts, err) < 0)
+        goto out;
     pj->j = j;
     snprintf(pj->hex, sizeof pj->hex, "%s", hex);
     if (snprintf(pj->dossier, sizeof pj->dossier, "%s/dossier.pdf", dir) >= (int)sizeof pj->dossier)

@@ -312,6 +312,40 @@ Test(charts, files_appear_only_on_commit)
     rf_teardown(&f);
 }
 
+/* A job whose charts were handed to gnuplot but never collected (it failed
+ * while its other outputs were written) is drained when released: gnuplot
+ * stays in step, the next job's charts are its own, and nothing of the
+ * first is left. */
+Test(charts, released_before_collect_keeps_gnuplot_in_step)
+{
+    struct rf f;
+    struct cp_plot *p;
+    struct cp_charts a, b;
+    struct cp_err err;
+    char gdir[400];
+
+    rf_setup(&f, NULL, 0);
+    snprintf(gdir, sizeof gdir, "%s/graphiques", f.job.dir);
+    cr_assert_eq(cp_plot_open(&p, &err), 0, "%s", err.msg);
+    cr_assert_eq(cp_plot_submit(p, &f.job, &a, &err), 0, "%s", err.msg);
+    cr_assert_gt(a.n, 1);
+    cr_assert_null(a.v[0].pdf_data, "nothing is collected before cp_plot_collect");
+    cp_charts_release(&a);
+    cr_assert_eq(count_files(gdir, ".svg") + count_files(gdir, ".pdf") + count_files(gdir, ".png"),
+                 0);
+
+    cr_assert_eq(cp_plot_submit(p, &f.job, &b, &err), 0, "%s", err.msg);
+    cr_assert_eq(cp_plot_collect(&b, &err), 0, "%s", err.msg);
+    cr_assert_eq(cp_plot_collect(&b, &err), 0, "a second collect does nothing");
+    cr_assert_not_null(b.v[0].pdf_data);
+    cr_assert_eq(cp_charts_commit(&b, &err), 0, "%s", err.msg);
+    for (size_t k = 0; k < b.n; k++)
+        assert_valid_files(&b.v[k]);
+    cr_assert_eq(cp_plot_close(p, &err), 0, "%s", err.msg);
+    cp_charts_release(&b);
+    rf_teardown(&f);
+}
+
 Test(charts, national_compares_regions)
 {
     struct rf f;
