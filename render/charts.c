@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -1353,12 +1354,34 @@ out:
 }
 
 /* The SVG stays in memory (the dossier draws it) until the batch ends. */
+/*
+ * Conversions yield to gnuplot and to the main thread, which the run waits
+ * on (the next charts, the other outputs): a conversion thread runs 5 nice
+ * levels below the process and takes the processor time they leave. Linux
+ * applies a thread id's nice value to that thread only.
+ */
+static void lower_priority(void)
+{
+    static _Thread_local int done;
+    int base;
+
+    if (done)
+        return;
+    done = 1;
+    errno = 0;
+    base = getpriority(PRIO_PROCESS, 0);
+    if (base == -1 && errno != 0)
+        return;
+    setpriority(PRIO_PROCESS, (id_t)gettid(), base + 5 > 19 ? 19 : base + 5);
+}
+
 static void convert_task(gpointer data, gpointer unused)
 {
     struct conv *c = data;
     struct cp_chart_batch *b = c->batch;
 
     (void)unused;
+    lower_priority();
     c->rc = convert(c);
     g_mutex_lock(&b->lock);
     if (--b->running == 0)
