@@ -63,6 +63,18 @@ struct cp_plot {
 };
 
 static void convert_task(gpointer data, gpointer unused);
+
+static GRecMutex text_lock;
+
+void cp_text_lock(void)
+{
+    g_rec_mutex_lock(&text_lock);
+}
+
+void cp_text_unlock(void)
+{
+    g_rec_mutex_unlock(&text_lock);
+}
 struct cp_chart_batch;
 static void drain(struct cp_chart_batch *b, size_t from);
 
@@ -1323,33 +1335,33 @@ static int convert(struct conv *c)
     if (write_all(c->tmp[0], c->svg, c->svglen, &c->err) < 0 ||
         write_all(c->tmp[1], c->pdf, c->pdflen, &c->err) < 0)
         return -1;
-    page = pdf_page(c->pdf, c->pdflen, &doc, ch->pdf, &c->err);
-    if (!page)
-        return -1;
-    poppler_page_get_size(page, &pw, &ph);
-    if (pw <= 0 || ph <= 0) {
-        cp_err_set(&c->err, CP_EX_SOFTWARE, "pdf", ch->pdf, "PDF « %s » sans dimensions",
-                   ch->pdf);
-        goto out;
-    }
     /* ch is read by the main thread meanwhile: only c is written here. */
     raster = thread_raster((int)lround(SVG_W * PNG_SCALE), (int)lround(SVG_H * PNG_SCALE));
-    cr = cairo_create(raster);
-    cairo_set_source_rgb(cr, 1, 1, 1);
-    cairo_paint(cr);
-    cairo_scale(cr, cairo_image_surface_get_width(raster) / pw,
-                cairo_image_surface_get_height(raster) / ph);
-    poppler_page_render(page, cr);
-    cairo_destroy(cr);
-    if (write_png(raster, c->tmp[2]) < 0) {
-        cp_err_set(&c->err, CP_EX_IOERR, "io", ch->png, "écriture de « %s » impossible",
-                   ch->png);
-        goto out;
+    cp_text_lock();
+    page = pdf_page(c->pdf, c->pdflen, &doc, ch->pdf, &c->err);
+    if (page) {
+        poppler_page_get_size(page, &pw, &ph);
+        if (pw > 0 && ph > 0) {
+            cr = cairo_create(raster);
+            cairo_set_source_rgb(cr, 1, 1, 1);
+            cairo_paint(cr);
+            cairo_scale(cr, cairo_image_surface_get_width(raster) / pw,
+                        cairo_image_surface_get_height(raster) / ph);
+            poppler_page_render(page, cr);
+            cairo_destroy(cr);
+            rc = 0;
+        } else {
+            cp_err_set(&c->err, CP_EX_SOFTWARE, "pdf", ch->pdf, "PDF « %s » sans dimensions",
+                       ch->pdf);
+        }
+        g_object_unref(page);
+        g_object_unref(doc);
     }
-    rc = 0;
-out:
-    g_object_unref(page);
-    g_object_unref(doc);
+    cp_text_unlock();
+    if (rc == 0 && write_png(raster, c->tmp[2]) < 0) {
+        rc = cp_err_set(&c->err, CP_EX_IOERR, "io", ch->png, "écriture de « %s » impossible",
+                        ch->png);
+    }
     return rc;
 }
 
@@ -1399,13 +1411,15 @@ int cp_chart_draw(cairo_t *cr, const struct cp_chart *ch, double x, double y, do
     double pw = 0, ph = 0, scale;
 
     /* In memory while the job's files are being converted, else the file. */
+    if (!ch->pdf_data && slurp(ch->pdf, &file, &len, err) < 0)
+        return -1;
+    cp_text_lock();
     if (ch->pdf_data)
         page = pdf_page(ch->pdf_data, ch->pdf_len, &doc, ch->pdf, err);
-    else if (slurp(ch->pdf, &file, &len, err) < 0)
-        return -1;
     else
         page = pdf_page(file, len, &doc, ch->pdf, err);
     if (!page) {
+        cp_text_unlock();
         free(file);
         return -1;
     }
@@ -1424,6 +1438,7 @@ int cp_chart_draw(cairo_t *cr, const struct cp_chart *ch, double x, double y, do
     cairo_restore(cr);
     g_object_unref(page);
     g_object_unref(doc);
+    cp_text_unlock();
     free(file);
     return 0;
 }
