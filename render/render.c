@@ -345,7 +345,7 @@ static int writes_end(struct writes *w, struct cp_err *err)
 
 /* Reads a signatory's feedback PDF and has it written on the pool (here
  * when there is none). */
-static int queue_feedback_pdf(const struct cp_render_job *job, const char *sig, const char *path,
+static int queue_feedback_pdf(struct cp_feedback_src *src, const char *sig, const char *path,
                               GThreadPool *pool, struct writes *w, struct cp_err *err)
 {
     struct write_task *t = calloc(1, sizeof *t);
@@ -354,7 +354,7 @@ static int queue_feedback_pdf(const struct cp_render_job *job, const char *sig, 
         free(t);
         return cp_err_set(err, CP_EX_SOFTWARE, "memory", NULL, "mémoire insuffisante");
     }
-    if (cp_feedback_read(job, sig, &t->f, err) < 0) {
+    if (cp_feedback_src_read(src, sig, &t->f, err) < 0) {
         free(t->path);
         free(t);
         return -1;
@@ -375,9 +375,12 @@ static int feedback(const struct cp_render_job *job, GThreadPool *pool, struct w
                     struct cp_err *err)
 {
     sqlite3_stmt *st;
+    struct cp_feedback_src *src;
     char path[PATH_MAX];
     int rc = 0;
 
+    if (cp_feedback_src_open(job, &src, err) < 0)
+        return -1;
     if (cp_db_prepare(job->db,
                       "SELECT s.code FROM ref_signataire s WHERE s.region = ?1 AND ("
                       " EXISTS (SELECT 1 FROM courant c WHERE c.signataire = s.code"
@@ -386,8 +389,10 @@ static int feedback(const struct cp_render_job *job, GThreadPool *pool, struct w
                       "   AND c.periode = ?2)"
                       " OR EXISTS (SELECT 1 FROM rejet r WHERE r.signataire = s.code"
                       "   AND r.periode = ?2)) ORDER BY s.code",
-                      &st, err) < 0)
+                      &st, err) < 0) {
+        cp_feedback_src_close(src);
         return -1;
+    }
     sqlite3_bind_text(st, 1, job->zone, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, job->period, -1, SQLITE_STATIC);
     while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
@@ -399,10 +404,11 @@ static int feedback(const struct cp_render_job *job, GThreadPool *pool, struct w
             rc = cp_render_feedback_xlsx(job, sig, path, err);
         if (rc == 0) {
             snprintf(path, sizeof path, "%s/retours/%s.pdf", job->dir, sig);
-            rc = queue_feedback_pdf(job, sig, path, pool, w, err);
+            rc = queue_feedback_pdf(src, sig, path, pool, w, err);
         }
     }
     sqlite3_finalize(st);
+    cp_feedback_src_close(src);
     return rc;
 }
 
