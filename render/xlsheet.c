@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,105 @@ int cp_xlsheet_datetime(const char *iso, lxw_datetime *dt)
     dt->min = mi;
     dt->sec = s;
     return 0;
+}
+
+/*
+ * libxlsxwriter writes every part of a workbook (styles, each sheet...)
+ * to a temporary file got from lxw_tmpfile, reads it back into the zip and
+ * closes it: a dozen files created and unlinked per workbook, most of the
+ * cost of closing the small feedback workbooks. This version of the
+ * library cannot keep them in memory, so its lxw_tmpfile (public, and
+ * called through the PLT) is replaced here by a FILE over a growing
+ * buffer: the same bytes go into the zip, and nothing touches the disk
+ * until the workbook itself is written. Parts are written one at a time
+ * (the largest, a national "Données" sheet, is about 1 MB).
+ */
+struct memfile {
+    char *buf;
+    size_t len, cap, pos;
+};
+
+static ssize_t memfile_read(void *cookie, char *out, size_t n)
+{
+    struct memfile *m = cookie;
+    size_t k = m->pos < m->len ? m->len - m->pos : 0;
+
+    if (k > n)
+        k = n;
+    memcpy(out, m->buf + m->pos, k);
+    m->pos += k;
+    return (ssize_t)k;
+}
+
+static ssize_t memfile_write(void *cookie, const char *in, size_t n)
+{
+    struct memfile *m = cookie;
+
+    if (n > SIZE_MAX / 2 - m->pos) {
+        errno = EFBIG;
+        return -1;
+    }
+    if (m->pos + n > m->cap) {
+        size_t cap = m->cap ? m->cap : 1u << 14;
+        char *p;
+
+        while (cap < m->pos + n)
+            cap *= 2;
+        p = realloc(m->buf, cap);
+        if (!p) {
+            errno = ENOMEM;
+            return -1;
+        }
+        m->buf = p;
+        m->cap = cap;
+    }
+    if (m->pos > m->len) /* a seek past the end reads back as zeros */
+        memset(m->buf + m->len, 0, m->pos - m->len);
+    memcpy(m->buf + m->pos, in, n);
+    m->pos += n;
+    if (m->pos > m->len)
+        m->len = m->pos;
+    return (ssize_t)n;
+}
+
+static int memfile_seek(void *cookie, off64_t *off, int whence)
+{
+    struct memfile *m = cookie;
+    off64_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? (off64_t)m->pos : (off64_t)m->len;
+
+    if (whence != SEEK_SET && whence != SEEK_CUR && whence != SEEK_END) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (*off < -base || (*off > 0 && base > INT64_MAX - *off)) {
+        errno = EINVAL;
+        return -1;
+    }
+    m->pos = (size_t)(base + *off);
+    *off = (off64_t)m->pos;
+    return 0;
+}
+
+static int memfile_close(void *cookie)
+{
+    struct memfile *m = cookie;
+
+    free(m->buf);
+    free(m);
+    return 0;
+}
+
+FILE *lxw_tmpfile(char *tmpdir)
+{
+    static const cookie_io_functions_t io = {memfile_read, memfile_write, memfile_seek,
+                                             memfile_close};
+    struct memfile *m = calloc(1, sizeof *m);
+    FILE *f = m ? fopencookie(m, "w+", io) : NULL;
+
+    (void)tmpdir;
+    if (!f)
+        free(m);
+    return f;
 }
 
 static time_t created_time(const char *iso)
