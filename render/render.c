@@ -255,12 +255,17 @@ static void data_date(sqlite3 *db, const struct job_spec *j, int national, char 
 
     out[0] = '\0';
     if (sqlite3_prepare_v2(db,
-                           "SELECT max(d) FROM (SELECT max(vc.recu_le) AS d"
-                           " FROM valeurs_courantes vc JOIN ref_signataire s"
-                           " ON s.code = vc.signataire WHERE vc.periode = ?1"
-                           " AND (?2 IS NULL OR s.region = ?2)"
-                           " UNION ALL SELECT max(recu_le) FROM rollups_courants"
-                           " WHERE periode = ?1 AND ?2 IS NULL)",
+                           national
+                               ? "SELECT max(d) FROM (SELECT max(vc.recu_le) AS d"
+                                 " FROM valeurs_courantes vc JOIN ref_signataire s"
+                                 " ON s.code = vc.signataire WHERE vc.periode = ?1"
+                                 " UNION ALL SELECT max(recu_le) FROM rollups_courants"
+                                 " WHERE periode = ?1)"
+                               /* The région's signatories first (CROSS JOIN:
+                                * SQLite would scan every value in force). */
+                               : "SELECT max(vc.recu_le) FROM ref_signataire s"
+                                 " CROSS JOIN valeurs_courantes vc ON vc.signataire = s.code"
+                                 " WHERE s.region = ?2 AND vc.periode = ?1",
                            -1, &st, NULL) != SQLITE_OK)
         return;
     sqlite3_bind_text(st, 1, j->period, -1, SQLITE_STATIC);
