@@ -121,10 +121,12 @@ out:
 
 /* The files nobody could be named for whose name holds the period (?1, ?2:
  * GLOB patterns, see period_globs), as a JSON array of ids: the same for
- * every signatory of a job, and a scan of every file name. */
+ * every signatory of a job, and a scan of every file name. Both patterns
+ * hold the year (?3), looked for first: the patterns' leading "*" makes
+ * GLOB slow. */
 static const char orphans_sql[] =
-    "SELECT json_group_array(f.id) FROM fichier f"
-    " WHERE (upper(f.nom) GLOB ?1 OR upper(f.nom) GLOB ?2) AND " ORPHAN("f");
+    "SELECT json_group_array(f.id) FROM fichier f WHERE instr(f.nom, ?3) > 0"
+    " AND (upper(f.nom) GLOB ?1 OR upper(f.nom) GLOB ?2) AND " ORPHAN("f");
 
 /* The signatory's files for the period: with its values, with a rejection
  * naming it (for the period or for no period), or named for it among the
@@ -510,6 +512,7 @@ int cp_feedback_src_open(const struct cp_render_job *job, struct cp_feedback_src
     period_globs(job->period, ga, gb, sizeof ga);
     sqlite3_bind_text(st, 1, ga, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, gb, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, job->period, (int)strnlen(job->period, 4), SQLITE_STATIC);
     r = sqlite3_step(st);
     if (r != SQLITE_ROW) {
         cp_db_fail(db, err, "lecture du retour de contrôle");
