@@ -21,6 +21,7 @@
 #include "common/period.h"
 #include "render/charts.h"
 #include "render/dossier.h"
+#include "render/feedback.h"
 #include "render/model.h"
 #include "render/retour.h"
 #include "render/rquery.h"
@@ -381,11 +382,16 @@ static int feedback(const struct cp_render_job *job, GThreadPool *pool, struct w
 {
     sqlite3_stmt *st;
     struct cp_feedback_src *src;
+    struct cp_feedback_xlsx *xlsx;
     char path[PATH_MAX];
     int rc = 0;
 
     if (cp_feedback_src_open(job, &src, err) < 0)
         return -1;
+    if (cp_feedback_xlsx_open(job, &xlsx, err) < 0) {
+        cp_feedback_src_close(src);
+        return -1;
+    }
     if (cp_db_prepare(job->db,
                       "SELECT s.code FROM ref_signataire s WHERE s.region = ?1 AND ("
                       " EXISTS (SELECT 1 FROM courant c WHERE c.signataire = s.code"
@@ -395,6 +401,7 @@ static int feedback(const struct cp_render_job *job, GThreadPool *pool, struct w
                       " OR EXISTS (SELECT 1 FROM rejet r WHERE r.signataire = s.code"
                       "   AND r.periode = ?2)) ORDER BY s.code",
                       &st, err) < 0) {
+        cp_feedback_xlsx_close(xlsx);
         cp_feedback_src_close(src);
         return -1;
     }
@@ -406,13 +413,14 @@ static int feedback(const struct cp_render_job *job, GThreadPool *pool, struct w
         if (snprintf(path, sizeof path, "%s/retours/%s.xlsx", job->dir, sig) >= (int)sizeof path)
             rc = cp_err_set(err, CP_EX_CANTCREAT, "io", job->dir, "chemin trop long");
         else
-            rc = cp_render_feedback_xlsx(job, sig, path, err);
+            rc = cp_feedback_xlsx_write(xlsx, sig, path, err);
         if (rc == 0) {
             snprintf(path, sizeof path, "%s/retours/%s.pdf", job->dir, sig);
             rc = queue_feedback_pdf(src, sig, path, pool, w, err);
         }
     }
     sqlite3_finalize(st);
+    cp_feedback_xlsx_close(xlsx);
     cp_feedback_src_close(src);
     return rc;
 }
