@@ -35,9 +35,65 @@ struct cp_pdf {
     /* Layouts of the first pass, reused by the second: shaping and line
      * breaking are most of a document's cost, and both passes lay out the
      * same texts with the same fonts (both surfaces are PDF surfaces, so
-     * font options and metrics are the same). Key: what layout() is given. */
-    GHashTable *layouts;
+     * font options and metrics are the same). Key: what layout() is given.
+     * The thread's cache (see layout_cache), so the next document of the
+     * thread reuses them too. */
+    struct layout_cache *cache;
 };
+
+/*
+ * The layouts of a thread's latest document, for its next one: the
+ * reports of a job repeat their headings, column titles, advice and
+ * labels, and a layout does not depend on the document (every surface is
+ * a PDF surface). Entries the latest document did not use are dropped
+ * after it, so the cache holds at most one document's layouts. Layouts
+ * are not thread-safe: one cache per thread.
+ */
+struct layout_cache {
+    GHashTable *map;        /* key (owned) → struct cached (owned) */
+    unsigned doc;           /* the document being laid out */
+};
+
+struct cached {
+    PangoLayout *l;
+    unsigned doc;           /* the latest document that used it */
+};
+
+static void cached_free(gpointer p)
+{
+    struct cached *c = p;
+
+    g_object_unref(c->l);
+    g_free(c);
+}
+
+static void layout_cache_free(gpointer p)
+{
+    struct layout_cache *c = p;
+
+    g_hash_table_destroy(c->map);
+    g_free(c);
+}
+
+static GPrivate layout_cache_key = G_PRIVATE_INIT(layout_cache_free);
+
+static struct layout_cache *layout_cache_get(void)
+{
+    struct layout_cache *c = g_private_get(&layout_cache_key);
+
+    if (!c) {
+        c = g_new0(struct layout_cache, 1);
+        c->map = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, cached_free);
+        g_private_set(&layout_cache_key, c);
+    }
+    return c;
+}
+
+static gboolean unused_in(gpointer key, gpointer value, gpointer doc)
+{
+    (void)key;
+    return ((struct cached *)value)->doc != *(unsigned *)doc;
+}
 
 double cp_pdf_left(const struct cp_pdf *d) { (void)d; return MARGIN_X; }
 double cp_pdf_width(const struct cp_pdf *d) { (void)d; return PAGE_W - 2 * MARGIN_X; }
@@ -62,14 +118,17 @@ static PangoLayout *layout(struct cp_pdf *d, const char *text, double size, unsi
     PangoFontDescription *fd;
     char *key = NULL;
 
-    if (d->layouts) {
+    if (d->cache) {
+        struct cached *c;
+
         /* %a: the exact doubles, as computed again in the second pass. */
         key = g_strdup_printf("%a|%u|%a|%d|%s", size, flags, width, max_lines,
                               text ? text : "");
-        l = g_hash_table_lookup(d->layouts, key);
-        if (l) {
+        c = g_hash_table_lookup(d->cache->map, key);
+        if (c) {
             g_free(key);
-            return g_object_ref(l);
+            c->doc = d->cache->doc;
+            return g_object_ref(c->l);
         }
     }
     l = pango_cairo_create_layout(d->cr);
@@ -105,8 +164,13 @@ static PangoLayout *layout(struct cp_pdf *d, const char *text, double size, unsi
     } else {
         pango_layout_set_text(l, text ? text : "", -1);
     }
-    if (key)
-        g_hash_table_insert(d->layouts, key, g_object_ref(l)); /* the table owns key */
+    if (key) {
+        struct cached *c = g_new(struct cached, 1);
+
+        c->l = g_object_ref(l);
+        c->doc = d->cache->doc;
+        g_hash_table_insert(d->cache->map, key, c); /* the table owns key */
+    }
     return l;
 }
 
@@ -495,9 +559,10 @@ int cp_pdf_write(const char *path, const struct cp_pdf_meta *meta, cp_pdf_build_
 
     memset(&d, 0, sizeof d);
     d.meta = meta;
-    d.layouts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_object_unref);
+    d.cache = layout_cache_get();
+    d.cache->doc++;
     rc = write_passes(&d, path, build, ctx, err);
-    g_hash_table_destroy(d.layouts);
+    g_hash_table_foreach_remove(d.cache->map, unused_in, &d.cache->doc);
     return rc;
 }
 
