@@ -382,7 +382,15 @@ static int load_inds(struct ctx *c, struct cp_err *err)
     static const char sql[] =
         "SELECT i.code, i.libelle, i.axe, i.unite, i.nature, i.types FROM ref_indicateur i"
         " WHERE (i.annee_debut <= ?1 AND i.annee_fin >= ?1 AND (i.annuel_seul = 0 OR ?2 = 0))"
-        "   OR i.code IN (SELECT indicateur FROM courant WHERE periode = ?3)"
+        /* The indicators with a value in force for the period: courant's
+         * key starts with the signatory, so each signatory's values of the
+         * period are found by a seek, the signatories by a seek past the
+         * previous one (a scan of courant otherwise). */
+        "   OR i.code IN (WITH RECURSIVE sig(s) AS (SELECT min(signataire) FROM courant"
+        "     UNION ALL SELECT (SELECT min(signataire) FROM courant WHERE signataire > sig.s)"
+        "       FROM sig WHERE sig.s IS NOT NULL)"
+        "     SELECT c.indicateur FROM sig CROSS JOIN courant c"
+        "       ON c.signataire = sig.s AND c.periode = ?3)"
         " ORDER BY i.rang, i.code";
     sqlite3_stmt *st;
     int rc;
