@@ -42,21 +42,25 @@ struct cp_pdf {
 };
 
 /*
- * The layouts of a thread's latest document, for its next one: the
- * reports of a job repeat their headings, column titles, advice and
- * labels, and a layout does not depend on the document (every surface is
- * a PDF surface). Entries the latest document did not use are dropped
- * after it, so the cache holds at most one document's layouts. Layouts
- * are not thread-safe: one cache per thread.
+ * Layouts kept from a thread's documents for its next ones: the reports
+ * of a job repeat their headings, column titles, advice and labels, and a
+ * layout does not depend on the document (every surface is a PDF
+ * surface). After a document, the cache keeps the layouts it used that an
+ * earlier document used too (a text seen in the previous document is
+ * known by its key), so what it holds between documents is that shared
+ * text, not a whole document. Layouts are not thread-safe: one cache per
+ * thread.
  */
 struct layout_cache {
     GHashTable *map;        /* key (owned) → struct cached (owned) */
+    GHashTable *seen;       /* the keys the previous document used (owned) */
     unsigned doc;           /* the document being laid out */
 };
 
 struct cached {
     PangoLayout *l;
     unsigned doc;           /* the latest document that used it */
+    int shared;             /* used by an earlier document too */
 };
 
 static void cached_free(gpointer p)
@@ -72,6 +76,7 @@ static void layout_cache_free(gpointer p)
     struct layout_cache *c = p;
 
     g_hash_table_destroy(c->map);
+    g_hash_table_destroy(c->seen);
     g_free(c);
 }
 
@@ -84,15 +89,29 @@ static struct layout_cache *layout_cache_get(void)
     if (!c) {
         c = g_new0(struct layout_cache, 1);
         c->map = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, cached_free);
+        c->seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         g_private_set(&layout_cache_key, c);
     }
     return c;
 }
 
-static gboolean unused_in(gpointer key, gpointer value, gpointer doc)
+/* After document c->doc: its keys become the seen ones, and only its
+ * shared layouts stay. */
+static void layout_cache_end(struct layout_cache *c)
 {
-    (void)key;
-    return ((struct cached *)value)->doc != *(unsigned *)doc;
+    GHashTableIter it;
+    gpointer key, value;
+
+    g_hash_table_remove_all(c->seen);
+    g_hash_table_iter_init(&it, c->map);
+    while (g_hash_table_iter_next(&it, &key, &value)) {
+        const struct cached *e = value;
+
+        if (e->doc == c->doc)
+            g_hash_table_add(c->seen, g_strdup(key));
+        if (e->doc != c->doc || !e->shared)
+            g_hash_table_iter_remove(&it);
+    }
 }
 
 double cp_pdf_left(const struct cp_pdf *d) { (void)d; return MARGIN_X; }
@@ -127,6 +146,7 @@ static PangoLayout *layout(struct cp_pdf *d, const char *text, double size, unsi
         c = g_hash_table_lookup(d->cache->map, key);
         if (c) {
             g_free(key);
+            c->shared |= c->doc != d->cache->doc;
             c->doc = d->cache->doc;
             return g_object_ref(c->l);
         }
@@ -169,6 +189,7 @@ static PangoLayout *layout(struct cp_pdf *d, const char *text, double size, unsi
 
         c->l = g_object_ref(l);
         c->doc = d->cache->doc;
+        c->shared = g_hash_table_contains(d->cache->seen, key);
         g_hash_table_insert(d->cache->map, key, c); /* the table owns key */
     }
     return l;
@@ -562,7 +583,7 @@ int cp_pdf_write(const char *path, const struct cp_pdf_meta *meta, cp_pdf_build_
     d.cache = layout_cache_get();
     d.cache->doc++;
     rc = write_passes(&d, path, build, ctx, err);
-    g_hash_table_foreach_remove(d.cache->map, unused_in, &d.cache->doc);
+    layout_cache_end(d.cache);
     return rc;
 }
 
