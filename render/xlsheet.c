@@ -74,19 +74,45 @@ int cp_xlsheet_datetime(const char *iso, lxw_datetime *dt)
  * library cannot keep them in memory, so its lxw_tmpfile (public, and
  * called through the PLT) is replaced here by a FILE over a growing
  * buffer: the same bytes go into the zip, and nothing touches the disk
- * until the workbook itself is written. Parts are written one at a time
- * (the largest, a national "Données" sheet, is about 1 MB).
+ * until the workbook itself is written. Parts are written one at a time;
+ * one larger than MEMFILE_MAX (a national "Données" sheet, about 1 MB)
+ * goes on in a real temporary file, so that memory stays bounded.
  */
+#define MEMFILE_MAX ((size_t)256 << 10)
+
 struct memfile {
     char *buf;
     size_t len, cap, pos;
+    FILE *disk;           /* past MEMFILE_MAX: everything is here */
 };
+
+/* Moves m's bytes to a temporary file, at the same position. */
+static int memfile_spill(struct memfile *m)
+{
+    m->disk = tmpfile();
+    if (!m->disk)
+        return -1;
+    if ((m->len && fwrite(m->buf, 1, m->len, m->disk) != m->len) ||
+        fseeko(m->disk, (off_t)m->pos, SEEK_SET) != 0) {
+        fclose(m->disk);
+        m->disk = NULL;
+        return -1;
+    }
+    free(m->buf);
+    m->buf = NULL;
+    m->len = m->cap = 0;
+    return 0;
+}
 
 static ssize_t memfile_read(void *cookie, char *out, size_t n)
 {
     struct memfile *m = cookie;
     size_t k = m->pos < m->len ? m->len - m->pos : 0;
 
+    if (m->disk) {
+        k = fread(out, 1, n, m->disk);
+        return k == 0 && ferror(m->disk) ? -1 : (ssize_t)k;
+    }
     if (k > n)
         k = n;
     memcpy(out, m->buf + m->pos, k);
@@ -98,10 +124,10 @@ static ssize_t memfile_write(void *cookie, const char *in, size_t n)
 {
     struct memfile *m = cookie;
 
-    if (n > SIZE_MAX / 2 - m->pos) {
-        errno = EFBIG;
+    if (!m->disk && (n > MEMFILE_MAX || m->pos > MEMFILE_MAX - n) && memfile_spill(m) < 0)
         return -1;
-    }
+    if (m->disk)
+        return fwrite(in, 1, n, m->disk) == n ? (ssize_t)n : -1;
     if (m->pos + n > m->cap) {
         size_t cap = m->cap ? m->cap : 1u << 14;
         char *p;
@@ -130,6 +156,12 @@ static int memfile_seek(void *cookie, off64_t *off, int whence)
     struct memfile *m = cookie;
     off64_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? (off64_t)m->pos : (off64_t)m->len;
 
+    if (m->disk) {
+        if (fseeko(m->disk, (off_t)*off, whence) != 0)
+            return -1;
+        *off = (off64_t)ftello(m->disk);
+        return *off < 0 ? -1 : 0;
+    }
     if (whence != SEEK_SET && whence != SEEK_CUR && whence != SEEK_END) {
         errno = EINVAL;
         return -1;
@@ -146,10 +178,11 @@ static int memfile_seek(void *cookie, off64_t *off, int whence)
 static int memfile_close(void *cookie)
 {
     struct memfile *m = cookie;
+    int rc = m->disk ? fclose(m->disk) : 0;
 
     free(m->buf);
     free(m);
-    return 0;
+    return rc == 0 ? 0 : -1;
 }
 
 FILE *lxw_tmpfile(char *tmpdir)
