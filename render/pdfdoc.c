@@ -2,6 +2,7 @@
 #include "render/pdfdoc.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,11 @@ struct cp_pdf {
      * The thread's cache (see layout_cache), so the next document of the
      * thread reuses them too. */
     struct layout_cache *cache;
+    /* The pass's Pango context (the surface's font options) and the house
+     * font, shared by the layouts it makes (pango_cairo_create_layout
+     * made a context per layout, and the font was parsed each time). */
+    PangoContext *pango;
+    PangoFontDescription *font;
 };
 
 /*
@@ -129,6 +135,28 @@ static void set_rgb(cairo_t *cr, unsigned rgb)
                          (rgb & 0xFF) / 255.0);
 }
 
+/* The cache key of a layout: the exact bits of the doubles (as computed
+ * again in the second pass, or by the next document), then the text. */
+static char *layout_key(const char *text, double size, unsigned flags, double width,
+                        int max_lines)
+{
+    static const char hex[] = "0123456789abcdef";
+    uint64_t v[4];
+    size_t n = strlen(text), k = 0;
+    char *key = g_malloc(4 * 16 + 1 + n + 1);
+
+    memcpy(&v[0], &size, sizeof size);
+    v[1] = flags;
+    memcpy(&v[2], &width, sizeof width);
+    v[3] = (uint64_t)(int64_t)max_lines;
+    for (int i = 0; i < 4; i++)
+        for (int b = 60; b >= 0; b -= 4)
+            key[k++] = hex[(v[i] >> b) & 0xF];
+    key[k++] = '|';
+    memcpy(key + k, text, n + 1);
+    return key;
+}
+
 /* A layout for plain text in the house font. width <= 0: no wrapping. */
 static PangoLayout *layout(struct cp_pdf *d, const char *text, double size, unsigned flags,
                            double width, int max_lines)
@@ -140,9 +168,7 @@ static PangoLayout *layout(struct cp_pdf *d, const char *text, double size, unsi
     if (d->cache) {
         struct cached *c;
 
-        /* %a: the exact doubles, as computed again in the second pass. */
-        key = g_strdup_printf("%a|%u|%a|%d|%s", size, flags, width, max_lines,
-                              text ? text : "");
+        key = layout_key(text ? text : "", size, flags, width, max_lines);
         c = g_hash_table_lookup(d->cache->map, key);
         if (c) {
             g_free(key);
@@ -151,8 +177,8 @@ static PangoLayout *layout(struct cp_pdf *d, const char *text, double size, unsi
             return g_object_ref(c->l);
         }
     }
-    l = pango_cairo_create_layout(d->cr);
-    fd = pango_font_description_from_string(FONT);
+    l = pango_layout_new(d->pango);
+    fd = pango_font_description_copy_static(d->font);
 
     pango_font_description_set_absolute_size(fd, size * PANGO_SCALE);
     if (flags & CP_PDF_BOLD)
@@ -551,6 +577,7 @@ static int pass(struct cp_pdf *d, cairo_surface_t *s, cp_pdf_build_fn build, voi
 
     d->surface = s;
     d->cr = cairo_create(s);
+    d->pango = pango_cairo_create_context(d->cr);
     d->page = 0;
     d->y = BODY_TOP;
     memset(d->anchors, 0, sizeof d->anchors);
@@ -558,6 +585,8 @@ static int pass(struct cp_pdf *d, cairo_surface_t *s, cp_pdf_build_fn build, voi
     rc = build(d, ctx, err);
     if (rc == 0 && d->page == 0)
         cp_pdf_new_page(d);
+    g_object_unref(d->pango);
+    d->pango = NULL;
     cairo_destroy(d->cr);
     d->cr = NULL;
     cairo_surface_finish(s);
@@ -582,8 +611,10 @@ int cp_pdf_write(const char *path, const struct cp_pdf_meta *meta, cp_pdf_build_
     d.meta = meta;
     d.cache = layout_cache_get();
     d.cache->doc++;
+    d.font = pango_font_description_from_string(FONT);
     rc = write_passes(&d, path, build, ctx, err);
     layout_cache_end(d.cache);
+    pango_font_description_free(d.font);
     return rc;
 }
 
