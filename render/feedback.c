@@ -495,6 +495,13 @@ void cp_feedback_xlsx_close(struct cp_feedback_xlsx *f)
     free(f);
 }
 
+int cp_feedback_xlsx_job(struct cp_feedback_xlsx *f, const struct cp_render_job *j,
+                         struct cp_err *err)
+{
+    f->j = j;
+    return cp_rperiod_of(j->period, &f->per, err);
+}
+
 int cp_feedback_xlsx_open(const struct cp_render_job *j, struct cp_feedback_xlsx **out,
                           struct cp_err *err)
 {
@@ -503,8 +510,7 @@ int cp_feedback_xlsx_open(const struct cp_render_job *j, struct cp_feedback_xlsx
     *out = NULL;
     if (!f)
         return oom(err);
-    f->j = j;
-    if (cp_rperiod_of(j->period, &f->per, err) < 0 ||
+    if (cp_feedback_xlsx_job(f, j, err) < 0 ||
         cp_db_prepare(j->db,
                       "SELECT s.nom, coalesce(r.nom, s.region) || ' (' || s.region || ')'"
                       " FROM ref_signataire s LEFT JOIN ref_region r ON r.code = s.region"

@@ -377,21 +377,39 @@ static int queue_feedback_pdf(struct cp_feedback_src *src, const char *sig, cons
 /* Feedback reports for every signatory of the zone with something to say:
  * values in force for the period, findings or rejections. The PDFs are
  * queued on w (see writes_end). */
-static int feedback(const struct cp_render_job *job, GThreadPool *pool, struct writes *w,
-                    struct cp_err *err)
+/* What the feedback reports read with, prepared for the run's first job
+ * and moved to each next one. */
+struct feedback_src {
+    struct cp_feedback_src *pdf;
+    struct cp_feedback_xlsx *xlsx;
+};
+
+static int feedback_src_for(struct feedback_src *fs, const struct cp_render_job *job,
+                            struct cp_err *err)
+{
+    if (!fs->pdf ? cp_feedback_src_open(job, &fs->pdf, err) < 0
+                 : cp_feedback_src_job(fs->pdf, job, err) < 0)
+        return -1;
+    return !fs->xlsx ? cp_feedback_xlsx_open(job, &fs->xlsx, err)
+                     : cp_feedback_xlsx_job(fs->xlsx, job, err);
+}
+
+static void feedback_src_close(struct feedback_src *fs)
+{
+    cp_feedback_src_close(fs->pdf);
+    cp_feedback_xlsx_close(fs->xlsx);
+    memset(fs, 0, sizeof *fs);
+}
+
+static int feedback(const struct cp_render_job *job, struct feedback_src *fs, GThreadPool *pool,
+                    struct writes *w, struct cp_err *err)
 {
     sqlite3_stmt *st;
-    struct cp_feedback_src *src;
-    struct cp_feedback_xlsx *xlsx;
     char path[PATH_MAX];
     int rc = 0;
 
-    if (cp_feedback_src_open(job, &src, err) < 0)
+    if (feedback_src_for(fs, job, err) < 0)
         return -1;
-    if (cp_feedback_xlsx_open(job, &xlsx, err) < 0) {
-        cp_feedback_src_close(src);
-        return -1;
-    }
     if (cp_db_prepare(job->db,
                       "SELECT s.code FROM ref_signataire s WHERE s.region = ?1 AND ("
                       " EXISTS (SELECT 1 FROM courant c WHERE c.signataire = s.code"
@@ -400,11 +418,8 @@ static int feedback(const struct cp_render_job *job, GThreadPool *pool, struct w
                       "   AND c.periode = ?2)"
                       " OR EXISTS (SELECT 1 FROM rejet r WHERE r.signataire = s.code"
                       "   AND r.periode = ?2)) ORDER BY s.code",
-                      &st, err) < 0) {
-        cp_feedback_xlsx_close(xlsx);
-        cp_feedback_src_close(src);
+                      &st, err) < 0)
         return -1;
-    }
     sqlite3_bind_text(st, 1, job->zone, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, job->period, -1, SQLITE_STATIC);
     while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
@@ -413,15 +428,13 @@ static int feedback(const struct cp_render_job *job, GThreadPool *pool, struct w
         if (snprintf(path, sizeof path, "%s/retours/%s.xlsx", job->dir, sig) >= (int)sizeof path)
             rc = cp_err_set(err, CP_EX_CANTCREAT, "io", job->dir, "chemin trop long");
         else
-            rc = cp_feedback_xlsx_write(xlsx, sig, path, err);
+            rc = cp_feedback_xlsx_write(fs->xlsx, sig, path, err);
         if (rc == 0) {
             snprintf(path, sizeof path, "%s/retours/%s.pdf", job->dir, sig);
-            rc = queue_feedback_pdf(src, sig, path, pool, w, err);
+            rc = queue_feedback_pdf(fs->pdf, sig, path, pool, w, err);
         }
     }
     sqlite3_finalize(st);
-    cp_feedback_xlsx_close(xlsx);
-    cp_feedback_src_close(src);
     return rc;
 }
 
@@ -453,8 +466,8 @@ struct pending {
  * the plot's threads meanwhile (the dossier draws the charts from their SVG
  * in memory); job_finish puts them in place. On success *pj is active. */
 static int render_job(sqlite3 *db, const struct cp_render_opts *o, struct cp_plot **plot,
-                      GThreadPool *writers, const struct job_spec *j, const char *hex,
-                      struct pending *pj, struct cp_err *err)
+                      GThreadPool *writers, struct feedback_src *fs, const struct job_spec *j,
+                      const char *hex, struct pending *pj, struct cp_err *err)
 {
     struct cp_render_job job;
     struct cp_model model;
@@ -493,7 +506,7 @@ static int render_job(sqlite3 *db, const struct cp_render_opts *o, struct cp_plo
             cp_err_set(err, CP_EX_SOFTWARE, "memory", NULL, "mémoire insuffisante");
             goto out;
         }
-        if (feedback(&job, writers, pj->writes, err) < 0)
+        if (feedback(&job, fs, writers, pj->writes, err) < 0)
             goto out;
     }
     pj->j = j;
@@ -548,6 +561,7 @@ int cp_render_run(const struct cp_render_opts *o, struct cp_err *err)
     struct cp_plot *plot = NULL;
     struct pending prev = {0}, cur = {0};
     GThreadPool *writers = NULL; /* feedback PDFs; NULL: written in place */
+    struct feedback_src fs = {0};
     size_t n = 0, done = 0, same = 0;
     int status = CP_EX_OK;
 
@@ -600,7 +614,7 @@ int cp_render_run(const struct cp_render_opts *o, struct cp_err *err)
          * converting; then the previous one is put in place. */
         if (!writers)
             writers = g_thread_pool_new(write_task_run, NULL, 1, FALSE, NULL);
-        if (render_job(db, o, &plot, writers, &jobs[i], hex, &cur, err) < 0) {
+        if (render_job(db, o, &plot, writers, &fs, &jobs[i], hex, &cur, err) < 0) {
             struct cp_err ignored;
             if (prev.active)
                 job_finish(db, o, &prev, &done, &ignored);
@@ -642,6 +656,7 @@ out:
     }
     if (writers)
         g_thread_pool_free(writers, FALSE, TRUE);
+    feedback_src_close(&fs); /* its statements, before the database */
     if (plot) {
         struct cp_err ignored;
         cp_plot_close(plot, &ignored);

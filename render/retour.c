@@ -468,7 +468,8 @@ void cp_feedback_free(struct cp_feedback *x)
  * and the files named for nobody. */
 struct cp_feedback_src {
     const struct cp_render_job *job;
-    sqlite3_stmt *who, *files, *rejects, *findings, *counts;
+    sqlite3_stmt *who, *files, *rejects, *findings, *counts, *orphan_files;
+    char period[CP_PERIOD_STRLEN];      /* of orphans */
     char *orphans;                      /* JSON array of file ids */
 };
 
@@ -481,8 +482,43 @@ void cp_feedback_src_close(struct cp_feedback_src *src)
     sqlite3_finalize(src->rejects);
     sqlite3_finalize(src->findings);
     sqlite3_finalize(src->counts);
+    sqlite3_finalize(src->orphan_files);
     free(src->orphans);
     free(src);
+}
+
+int cp_feedback_src_job(struct cp_feedback_src *src, const struct cp_render_job *job,
+                        struct cp_err *err)
+{
+    sqlite3_stmt *st = src->orphan_files;
+    char ga[32], gb[32], *orphans;
+    int r;
+
+    if (!job->period || strlen(job->period) >= CP_PERIOD_STRLEN)
+        return cp_err_set(err, CP_EX_USAGE, "bad_job", NULL,
+                          "retour de contrôle : signataire ou période manquant");
+    src->job = job;
+    if (src->orphans && strcmp(src->period, job->period) == 0)
+        return 0;
+    period_globs(job->period, ga, gb, sizeof ga);
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, ga, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, gb, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, job->period, (int)strnlen(job->period, 4), SQLITE_STATIC);
+    r = sqlite3_step(st);
+    if (r != SQLITE_ROW) {
+        cp_db_fail(job->db, err, "lecture du retour de contrôle");
+        sqlite3_reset(st);
+        return -1;
+    }
+    orphans = strdup(sqlite3_column_text(st, 0) ? (const char *)sqlite3_column_text(st, 0) : "[]");
+    sqlite3_reset(st);
+    if (!orphans)
+        return cp_err_set(err, CP_EX_SOFTWARE, "memory", NULL, "mémoire insuffisante");
+    free(src->orphans);
+    src->orphans = orphans;
+    snprintf(src->period, sizeof src->period, "%s", job->period);
+    return 0;
 }
 
 int cp_feedback_src_open(const struct cp_render_job *job, struct cp_feedback_src **out,
@@ -490,47 +526,23 @@ int cp_feedback_src_open(const struct cp_render_job *job, struct cp_feedback_src
 {
     struct cp_feedback_src *src;
     sqlite3 *db = job->db;
-    sqlite3_stmt *st = NULL;
-    char ga[32], gb[32];
-    int r;
 
     *out = NULL;
-    if (!job->period || strlen(job->period) >= CP_PERIOD_STRLEN)
-        return cp_err_set(err, CP_EX_USAGE, "bad_job", NULL,
-                          "retour de contrôle : signataire ou période manquant");
     src = calloc(1, sizeof *src);
     if (!src)
         return cp_err_set(err, CP_EX_SOFTWARE, "memory", NULL, "mémoire insuffisante");
-    src->job = job;
     if (cp_db_prepare(db, sig_sql, &src->who, err) < 0 ||
         cp_db_prepare(db, files_sql, &src->files, err) < 0 ||
         cp_db_prepare(db, rejects_sql, &src->rejects, err) < 0 ||
         cp_db_prepare(db, findings_sql, &src->findings, err) < 0 ||
         cp_db_prepare(db, counts_sql, &src->counts, err) < 0 ||
-        cp_db_prepare(db, orphans_sql, &st, err) < 0)
-        goto fail;
-    period_globs(job->period, ga, gb, sizeof ga);
-    sqlite3_bind_text(st, 1, ga, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, gb, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, job->period, (int)strnlen(job->period, 4), SQLITE_STATIC);
-    r = sqlite3_step(st);
-    if (r != SQLITE_ROW) {
-        cp_db_fail(db, err, "lecture du retour de contrôle");
-        goto fail;
+        cp_db_prepare(db, orphans_sql, &src->orphan_files, err) < 0 ||
+        cp_feedback_src_job(src, job, err) < 0) {
+        cp_feedback_src_close(src);
+        return -1;
     }
-    src->orphans = strdup(sqlite3_column_text(st, 0) ? (const char *)sqlite3_column_text(st, 0)
-                                                      : "[]");
-    if (!src->orphans) {
-        cp_err_set(err, CP_EX_SOFTWARE, "memory", NULL, "mémoire insuffisante");
-        goto fail;
-    }
-    sqlite3_finalize(st);
     *out = src;
     return 0;
-fail:
-    sqlite3_finalize(st);
-    cp_feedback_src_close(src);
-    return -1;
 }
 
 int cp_feedback_src_read(struct cp_feedback_src *src, const char *sig, struct cp_feedback **out,
