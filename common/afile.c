@@ -25,6 +25,14 @@ int cp_mkdirs(const char *dir, struct cp_err *err)
         return 0;
     if (n >= sizeof p)
         return cp_err_set(err, CP_EX_CANTCREAT, "io", dir, "chemin trop long : %s", dir);
+    /* Usually the folder is already there (render comes here for every
+     * output file): one stat instead of a mkdir per component. Anything
+     * else goes through the walk as before. */
+    {
+        struct stat sb;
+        if (stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode))
+            return 0;
+    }
     memcpy(p, dir, n + 1);
     for (size_t i = 1; i <= n; i++) {
         if (p[i] == '/' || p[i] == '\0') {

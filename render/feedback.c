@@ -20,6 +20,7 @@
 #include "common/db.h"
 #include "common/fmt.h"
 #include "common/text.h"
+#include "render/feedback.h"
 #include "render/render.h"
 #include "render/rquery.h"
 #include "render/xlsheet.h"
@@ -43,19 +44,28 @@ struct signame {
     char fname[160]; /* " ariege " (words, padded with spaces) */
 };
 
-struct fb {
+/* What the reports of a job share (cp_feedback_xlsx_open), and the
+ * signatory being written. */
+struct cp_feedback_xlsx {
     const struct cp_render_job *j;
-    const char *sig;
     struct cp_rperiod per;
     struct signame *names;
     size_t nnames;
     char **ind_code, **ind_label;
     size_t ninds;
+    sqlite3_stmt *who, *since, *last, *rejections, *findings;
+    /* the signatory */
+    const char *sig;
     unsigned nblock, nwarn, ninfo, nrej;
 };
 
-static void fb_release(struct fb *f)
+static void fb_release(struct cp_feedback_xlsx *f)
 {
+    sqlite3_finalize(f->who);
+    sqlite3_finalize(f->since);
+    sqlite3_finalize(f->last);
+    sqlite3_finalize(f->rejections);
+    sqlite3_finalize(f->findings);
     for (size_t i = 0; i < f->nnames; i++)
         free(f->names[i].code);
     free(f->names);
@@ -72,7 +82,7 @@ static int oom(struct cp_err *err)
     return cp_err_set(err, CP_EX_SOFTWARE, "memory", NULL, "mémoire insuffisante");
 }
 
-static int load_names(struct fb *f, struct cp_err *err)
+static int load_names(struct cp_feedback_xlsx *f, struct cp_err *err)
 {
     sqlite3_stmt *st;
     size_t cap = 0;
@@ -118,7 +128,7 @@ static int load_names(struct fb *f, struct cp_err *err)
     return 0;
 }
 
-static int load_labels(struct fb *f, struct cp_err *err)
+static int load_labels(struct cp_feedback_xlsx *f, struct cp_err *err)
 {
     sqlite3_stmt *st;
     size_t cap = 0;
@@ -160,7 +170,7 @@ static int load_labels(struct fb *f, struct cp_err *err)
 }
 
 /* The labels of a comma-separated list of indicator codes, "; "-joined. */
-static char *labels_of(const struct fb *f, const char *codes)
+static char *labels_of(const struct cp_feedback_xlsx *f, const char *codes)
 {
     struct cp_buf b = CP_BUF_INIT(1u << 16);
     const char *p = codes ? codes : "";
@@ -201,7 +211,7 @@ static int has_word(const char *w, const char *t)
  * "M31") or by name ("Indicateurs Ariège"), the longest name winning
  * ("Tarn-et-Garonne" over "Tarn"). Two different answers give NULL.
  */
-static const char *name_owner(const struct fb *f, const char *file)
+static const char *name_owner(const struct cp_feedback_xlsx *f, const char *file)
 {
     char words[600], padded[620];
     const char *by_code = NULL, *by_name = NULL;
@@ -302,10 +312,7 @@ static const char *action_for(const char *gravite)
     }
 }
 
-static int add_rejections(struct fb *f, struct cp_rtable *t, const char *since,
-                          struct cp_err *err)
-{
-    static const char sql[] =
+static const char rejections_sql[] =
         "SELECT f.nom, f.recu_le, r.emplacement, r.code, r.brut, r.message, r.periode,"
         "  r.indicateur, r.signataire, f.statut,"
         "  (SELECT CASE WHEN count(DISTINCT v.signataire) = 1 THEN max(v.signataire) END"
@@ -320,11 +327,14 @@ static int add_rejections(struct fb *f, struct cp_rtable *t, const char *since,
         "   AND (r.periode = ?2 OR coalesce(r.periode, '') = '')"
         " ORDER BY CASE WHEN f.statut = 'rejete' AND coalesce(r.signataire, '') = '' THEN 0"
         "   ELSE 1 END, f.recu_le, f.nom, r.id";
-    sqlite3_stmt *st;
+
+static int add_rejections(struct cp_feedback_xlsx *f, struct cp_rtable *t, const char *since,
+                          struct cp_err *err)
+{
+    sqlite3_stmt *st = f->rejections;
     int rc;
 
-    if (cp_db_prepare(f->j->db, sql, &st, err) < 0)
-        return -1;
+    sqlite3_reset(st);
     sqlite3_bind_text(st, 1, f->sig, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, f->per.text, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, since, -1, SQLITE_STATIC);
@@ -381,15 +391,16 @@ static int add_rejections(struct fb *f, struct cp_rtable *t, const char *since,
                                "valeur n'a pas été prise en compte.");
         f->nrej++;
     }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return cp_db_fail(f->j->db, err, "lecture des rejets");
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        cp_db_fail(f->j->db, err, "lecture des rejets");
+        sqlite3_reset(st);
+        return -1;
+    }
+    sqlite3_reset(st);
     return t->failed ? oom(err) : 0;
 }
 
-static int add_findings(struct fb *f, struct cp_rtable *t, struct cp_err *err)
-{
-    static const char sql[] =
+static const char findings_sql[] =
         "SELECT c.regle, c.gravite, c.periode, c.indicateurs, c.valeurs, c.message,"
         "  c.explication,"
         "  (SELECT group_concat(nom, ', ') FROM (SELECT DISTINCT f.nom AS nom FROM constat_valeur cv"
@@ -405,11 +416,13 @@ static int add_findings(struct fb *f, struct cp_rtable *t, struct cp_err *err)
         " FROM constats c WHERE c.signataire = ?1 AND c.periode = ?2"
         " ORDER BY CASE c.gravite WHEN 'bloquant' THEN 0 WHEN 'avertissement' THEN 1 ELSE 2 END,"
         "  c.regle, c.id";
-    sqlite3_stmt *st;
+
+static int add_findings(struct cp_feedback_xlsx *f, struct cp_rtable *t, struct cp_err *err)
+{
+    sqlite3_stmt *st = f->findings;
     int rc;
 
-    if (cp_db_prepare(f->j->db, sql, &st, err) < 0)
-        return -1;
+    sqlite3_reset(st);
     sqlite3_bind_text(st, 1, f->sig, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, f->per.text, -1, SQLITE_STATIC);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW && !t->failed) {
@@ -444,27 +457,28 @@ static int add_findings(struct fb *f, struct cp_rtable *t, struct cp_err *err)
         f->nwarn += m == CP_RMARK_WARN;
         f->ninfo += m == CP_RMARK_INFO;
     }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return cp_db_fail(f->j->db, err, "lecture des anomalies");
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        cp_db_fail(f->j->db, err, "lecture des anomalies");
+        sqlite3_reset(st);
+        return -1;
+    }
+    sqlite3_reset(st);
     return t->failed ? oom(err) : 0;
 }
 
 /* One text column of a single-row query, malloc'ed ("" when NULL). */
-static char *query_text(sqlite3 *db, const char *sql, const char *a, const char *b)
+static char *query_text(sqlite3_stmt *st, const char *a, const char *b)
 {
-    sqlite3_stmt *st;
     char *s = NULL;
 
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        return NULL;
+    sqlite3_reset(st);
     sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
         s = strdup((const char *)sqlite3_column_text(st, 0));
     else
         s = strdup("");
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     return s;
 }
 
@@ -473,56 +487,102 @@ static void plural(struct cp_buf *b, unsigned n, const char *one, const char *ma
     cp_buf_addf(b, "%u %s", n, n > 1 ? many : one);
 }
 
+void cp_feedback_xlsx_close(struct cp_feedback_xlsx *f)
+{
+    if (!f)
+        return;
+    fb_release(f);
+    free(f);
+}
+
+int cp_feedback_xlsx_job(struct cp_feedback_xlsx *f, const struct cp_render_job *j,
+                         struct cp_err *err)
+{
+    f->j = j;
+    return cp_rperiod_of(j->period, &f->per, err);
+}
+
+int cp_feedback_xlsx_open(const struct cp_render_job *j, struct cp_feedback_xlsx **out,
+                          struct cp_err *err)
+{
+    struct cp_feedback_xlsx *f = calloc(1, sizeof *f);
+
+    *out = NULL;
+    if (!f)
+        return oom(err);
+    if (cp_feedback_xlsx_job(f, j, err) < 0 ||
+        cp_db_prepare(j->db,
+                      "SELECT s.nom, coalesce(r.nom, s.region) || ' (' || s.region || ')'"
+                      " FROM ref_signataire s LEFT JOIN ref_region r ON r.code = s.region"
+                      " WHERE s.code = ?1",
+                      &f->who, err) < 0 ||
+        cp_db_prepare(j->db,
+                      "SELECT min(recu_le) FROM valeurs_courantes WHERE signataire = ?1"
+                      " AND periode = ?2",
+                      &f->since, err) < 0 ||
+        cp_db_prepare(j->db,
+                      "SELECT max(recu_le) FROM valeurs_courantes WHERE signataire = ?1"
+                      " AND periode = ?2",
+                      &f->last, err) < 0 ||
+        cp_db_prepare(j->db, rejections_sql, &f->rejections, err) < 0 ||
+        cp_db_prepare(j->db, findings_sql, &f->findings, err) < 0 ||
+        load_names(f, err) < 0 || load_labels(f, err) < 0) {
+        cp_feedback_xlsx_close(f);
+        return -1;
+    }
+    *out = f;
+    return 0;
+}
+
 int cp_render_feedback_xlsx(const struct cp_render_job *j, const char *sig, const char *path,
                             struct cp_err *err)
 {
-    struct fb f;
+    struct cp_feedback_xlsx *f;
+    int rc;
+
+    if (cp_feedback_xlsx_open(j, &f, err) < 0) {
+        cp_err_prefix(err, "retour de contrôle de %s : ", sig);
+        return -1;
+    }
+    rc = cp_feedback_xlsx_write(f, sig, path, err);
+    cp_feedback_xlsx_close(f);
+    return rc;
+}
+
+int cp_feedback_xlsx_write(struct cp_feedback_xlsx *f, const char *sig, const char *path,
+                           struct cp_err *err)
+{
+    const struct cp_render_job *j = f->j;
     struct cp_rtable t;
     struct cp_xlbook b;
     struct cp_buf s = CP_BUF_INIT(4096);
-    sqlite3_stmt *st = NULL;
+    sqlite3_stmt *st = f->who;
     char *name = NULL, *region = NULL, *since = NULL, *last = NULL;
     char label[32], d1[16], d2[16];
     int open = 0, rc = -1;
 
-    memset(&f, 0, sizeof f);
     memset(&t, 0, sizeof t);
     memset(&b, 0, sizeof b);
-    f.j = j;
-    f.sig = sig;
-    if (cp_rperiod_of(j->period, &f.per, err) < 0)
-        goto out;
-    if (cp_db_prepare(j->db,
-                      "SELECT s.nom, coalesce(r.nom, s.region) || ' (' || s.region || ')'"
-                      " FROM ref_signataire s LEFT JOIN ref_region r ON r.code = s.region"
-                      " WHERE s.code = ?1",
-                      &st, err) < 0)
-        goto out;
+    f->sig = sig;
+    f->nblock = f->nwarn = f->ninfo = f->nrej = 0;
+    sqlite3_reset(st);
     sqlite3_bind_text(st, 1, sig, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW) {
         name = strdup((const char *)sqlite3_column_text(st, 0));
         region = strdup(sqlite3_column_text(st, 1) ? (const char *)sqlite3_column_text(st, 1) : "");
     }
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     if (!name) {
         cp_err_set(err, CP_EX_USAGE, "unknown_signatory", sig,
                    "signataire « %s » inconnu du référentiel", sig);
         goto out;
     }
-    since = query_text(j->db,
-                       "SELECT min(recu_le) FROM valeurs_courantes WHERE signataire = ?1"
-                       " AND periode = ?2",
-                       sig, f.per.text);
-    last = query_text(j->db,
-                      "SELECT max(recu_le) FROM valeurs_courantes WHERE signataire = ?1"
-                      " AND periode = ?2",
-                      sig, f.per.text);
+    since = query_text(f->since, sig, f->per.text);
+    last = query_text(f->last, sig, f->per.text);
     if (!region || !since || !last) {
         oom(err);
         goto out;
     }
-    if (load_names(&f, err) < 0 || load_labels(&f, err) < 0)
-        goto out;
     if (cp_rtable_init(&t, "Retour de contrôle", NULL, FB_NCOLS) < 0) {
         oom(err);
         goto out;
@@ -530,7 +590,7 @@ int cp_render_feedback_xlsx(const struct cp_render_job *j, const char *sig, cons
     for (size_t k = 0; k < FB_NCOLS; k++)
         cp_rtable_head(&t, k, fb_head[k], NULL);
     t.freeze_cols = 2;
-    if (add_rejections(&f, &t, since, err) < 0 || add_findings(&f, &t, err) < 0)
+    if (add_rejections(f, &t, since, err) < 0 || add_findings(f, &t, err) < 0)
         goto out;
     for (size_t k = 0; k < FB_NCOLS; k++) {
         t.width[k] = fb_width[k];
@@ -538,10 +598,10 @@ int cp_render_feedback_xlsx(const struct cp_render_job *j, const char *sig, cons
             cp_rtable_style(&t, r, k, CP_RSTYLE_WRAP);
     }
 
-    cp_rperiod_label(&f.per.p, label, sizeof label);
-    cp_rtable_title(&t, "Retour de contrôle – %s (%s) – %s (%s)", name, sig, f.per.text, label);
+    cp_rperiod_label(&f->per.p, label, sizeof label);
+    cp_rtable_title(&t, "Retour de contrôle – %s (%s) – %s (%s)", name, sig, f->per.text, label);
     cp_rtable_note(&t, "Signataire : %s (%s), région %s. Période : %s.", name, sig, region,
-                   f.per.text);
+                   f->per.text);
     if (*last)
         cp_rtable_note(&t, "Données reçues jusqu'au %s ; votre dernier fichier en vigueur a été "
                            "reçu le %s.",
@@ -554,13 +614,13 @@ int cp_render_feedback_xlsx(const struct cp_render_job *j, const char *sig, cons
         cp_rtable_note(&t, "Aucune anomalie ni aucun rejet : rien à corriger.");
     } else {
         cp_buf_adds(&s, "À corriger ou vérifier : ");
-        plural(&s, f.nrej, "rejet", "rejets");
+        plural(&s, f->nrej, "rejet", "rejets");
         cp_buf_adds(&s, ", ");
-        plural(&s, f.nblock, "anomalie bloquante", "anomalies bloquantes");
+        plural(&s, f->nblock, "anomalie bloquante", "anomalies bloquantes");
         cp_buf_adds(&s, ", ");
-        plural(&s, f.nwarn, "avertissement", "avertissements");
+        plural(&s, f->nwarn, "avertissement", "avertissements");
         cp_buf_adds(&s, ", ");
-        plural(&s, f.ninfo, "information", "informations");
+        plural(&s, f->ninfo, "information", "informations");
         cp_buf_adds(&s, ".");
         cp_rtable_note(&t, "%s", cp_buf_str(&s));
         cp_rtable_note(&t, "Chaque ligne désigne votre fichier et la cellule (feuille!cellule, "
@@ -571,7 +631,7 @@ int cp_render_feedback_xlsx(const struct cp_render_job *j, const char *sig, cons
         goto out;
     }
     cp_buf_reset(&s);
-    cp_buf_addf(&s, "Retour de contrôle – %s – %s", sig, f.per.text);
+    cp_buf_addf(&s, "Retour de contrôle – %s – %s", sig, f->per.text);
     if (cp_xlbook_open(&b, path, *last ? last : j->data_date, cp_buf_str(&s), err) < 0)
         goto out;
     open = 1;
@@ -585,7 +645,6 @@ out:
     if (rc < 0)
         cp_err_prefix(err, "retour de contrôle de %s : ", sig);
     cp_rtable_release(&t);
-    fb_release(&f);
     cp_buf_release(&s);
     free(name);
     free(region);

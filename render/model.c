@@ -200,11 +200,14 @@ static int load_indicators(struct cp_model *m, sqlite3 *db, struct cp_err *err)
     static const char sql[] =
         "SELECT i.code, i.libelle, i.axe, i.unite, i.nature, i.sens, i.denominateur, i.types"
         " FROM ref_indicateur i WHERE"
-        " EXISTS (SELECT 1 FROM agregats a WHERE a.indicateur = i.code AND a.periode = ?2"
+        /* Lists built once (an EXISTS per indicator scanned the period's
+         * aggregates each time); the région's values from its
+         * signatories (CROSS JOIN: not every value of the period). */
+        " i.code IN (SELECT a.indicateur FROM agregats a WHERE a.periode = ?2"
         "   AND (?3 = 1 OR (a.niveau = 'region' AND a.zone = ?1)))"
-        " OR (?3 = 0 AND i.code IN (SELECT c.indicateur FROM courant c"
-        "   JOIN ref_signataire s ON s.code = c.signataire"
-        "   WHERE c.periode = ?2 AND s.region = ?1))"
+        " OR (?3 = 0 AND i.code IN (SELECT c.indicateur FROM ref_signataire s"
+        "   CROSS JOIN courant c ON c.signataire = s.code AND c.periode = ?2"
+        "   WHERE s.region = ?1))"
         " ORDER BY i.rang";
     sqlite3_stmt *st;
     size_t cap = 0;
@@ -284,7 +287,8 @@ static int load_units(struct cp_model *m, sqlite3 *db, struct cp_err *err)
     static const char sig_sql[] =
         "SELECT s.code, s.nom, s.type FROM ref_signataire s WHERE s.region = ?1 AND"
         " (((s.debut IS NULL OR s.debut <= ?3) AND (s.fin IS NULL OR s.fin >= ?2))"
-        "  OR s.code IN (SELECT signataire FROM valeurs_courantes WHERE periode = ?4))"
+        "  OR EXISTS (SELECT 1 FROM valeurs_courantes v WHERE v.signataire = s.code"
+        "    AND v.periode = ?4))"
         " ORDER BY " SIG_ORDER("s");
     static const char reg_sql[] = "SELECT code, nom, 'Z' FROM ref_region ORDER BY code";
     sqlite3_stmt *st;
@@ -331,7 +335,9 @@ static int load_cells(struct cp_model *m, sqlite3 *db, struct cp_err *err)
         "SELECT v.signataire, v.indicateur, v.valeur, v.cible, v.manquant,"
         "  EXISTS (SELECT 1 FROM exclusion e WHERE e.signataire = v.signataire"
         "    AND e.periode = v.periode AND e.indicateur = v.indicateur)"
-        " FROM valeurs_courantes v JOIN ref_signataire s ON s.code = v.signataire"
+        /* The région's signatories first (CROSS JOIN: SQLite would scan
+         * every value in force, of every period). */
+        " FROM ref_signataire s CROSS JOIN valeurs_courantes v ON v.signataire = s.code"
         " WHERE s.region = ?1 AND v.periode = ?2";
     static const char agg_sql[] =
         "SELECT zone, indicateur, valeur, NULL, NULL, 0, groupe, couverts, attendus, partiel"
@@ -719,7 +725,7 @@ static int load_files(struct cp_model *m, sqlite3 *db, struct cp_err *err)
 {
     static const char sig_sql[] =
         "SELECT s.code, s.nom, v.signataire, v.fichier, max(v.recu_le), max(v.empreinte), count(*)"
-        " FROM valeurs_courantes v JOIN ref_signataire s ON s.code = v.signataire"
+        " FROM ref_signataire s CROSS JOIN valeurs_courantes v ON v.signataire = s.code"
         " WHERE s.region = ?1 AND v.periode = ?2"
         " GROUP BY v.signataire, v.fichier ORDER BY " SIG_ORDER("s") ", 5, v.fichier";
     static const char nat_sql[] =

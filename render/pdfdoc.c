@@ -2,6 +2,7 @@
 #include "render/pdfdoc.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,9 +36,89 @@ struct cp_pdf {
     /* Layouts of the first pass, reused by the second: shaping and line
      * breaking are most of a document's cost, and both passes lay out the
      * same texts with the same fonts (both surfaces are PDF surfaces, so
-     * font options and metrics are the same). Key: what layout() is given. */
-    GHashTable *layouts;
+     * font options and metrics are the same). Key: what layout() is given.
+     * The thread's cache (see layout_cache), so the next document of the
+     * thread reuses them too. */
+    struct layout_cache *cache;
+    /* The pass's Pango context (the surface's font options) and the house
+     * font, shared by the layouts it makes (pango_cairo_create_layout
+     * made a context per layout, and the font was parsed each time). */
+    PangoContext *pango;
+    PangoFontDescription *font;
 };
+
+/*
+ * Layouts kept from a thread's documents for its next ones: the reports
+ * of a job repeat their headings, column titles, advice and labels, and a
+ * layout does not depend on the document (every surface is a PDF
+ * surface). After a document, the cache keeps the layouts it used that an
+ * earlier document used too (a text seen in the previous document is
+ * known by its key), so what it holds between documents is that shared
+ * text, not a whole document. Layouts are not thread-safe: one cache per
+ * thread.
+ */
+struct layout_cache {
+    GHashTable *map;        /* key (owned) → struct cached (owned) */
+    GHashTable *seen;       /* the keys the previous document used (owned) */
+    unsigned doc;           /* the document being laid out */
+};
+
+struct cached {
+    PangoLayout *l;
+    unsigned doc;           /* the latest document that used it */
+    int shared;             /* used by an earlier document too */
+};
+
+static void cached_free(gpointer p)
+{
+    struct cached *c = p;
+
+    g_object_unref(c->l);
+    g_free(c);
+}
+
+static void layout_cache_free(gpointer p)
+{
+    struct layout_cache *c = p;
+
+    g_hash_table_destroy(c->map);
+    g_hash_table_destroy(c->seen);
+    g_free(c);
+}
+
+static GPrivate layout_cache_key = G_PRIVATE_INIT(layout_cache_free);
+
+static struct layout_cache *layout_cache_get(void)
+{
+    struct layout_cache *c = g_private_get(&layout_cache_key);
+
+    if (!c) {
+        c = g_new0(struct layout_cache, 1);
+        c->map = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, cached_free);
+        c->seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        g_private_set(&layout_cache_key, c);
+    }
+    return c;
+}
+
+/* After document c->doc: its keys become the seen ones, and only its
+ * shared layouts stay. */
+static void layout_cache_end(struct layout_cache *c)
+{
+    GHashTableIter it;
+    gpointer key, value;
+
+    g_hash_table_remove_all(c->seen);
+    g_hash_table_iter_init(&it, c->map);
+    while (g_hash_table_iter_next(&it, &key, &value)) {
+        const struct cached *e = value;
+
+        if (e->doc == c->doc)
+            g_hash_table_add(c->seen, g_strdup(key));
+        if (e->doc != c->doc || !e->shared)
+            g_hash_table_iter_remove(&it);
+    }
+}
 
 double cp_pdf_left(const struct cp_pdf *d) { (void)d; return MARGIN_X; }
 double cp_pdf_width(const struct cp_pdf *d) { (void)d; return PAGE_W - 2 * MARGIN_X; }
@@ -54,6 +135,28 @@ static void set_rgb(cairo_t *cr, unsigned rgb)
                          (rgb & 0xFF) / 255.0);
 }
 
+/* The cache key of a layout: the exact bits of the doubles (as computed
+ * again in the second pass, or by the next document), then the text. */
+static char *layout_key(const char *text, double size, unsigned flags, double width,
+                        int max_lines)
+{
+    static const char hex[] = "0123456789abcdef";
+    uint64_t v[4];
+    size_t n = strlen(text), k = 0;
+    char *key = g_malloc(4 * 16 + 1 + n + 1);
+
+    memcpy(&v[0], &size, sizeof size);
+    v[1] = flags;
+    memcpy(&v[2], &width, sizeof width);
+    v[3] = (uint64_t)(int64_t)max_lines;
+    for (int i = 0; i < 4; i++)
+        for (int b = 60; b >= 0; b -= 4)
+            key[k++] = hex[(v[i] >> b) & 0xF];
+    key[k++] = '|';
+    memcpy(key + k, text, n + 1);
+    return key;
+}
+
 /* A layout for plain text in the house font. width <= 0: no wrapping. */
 static PangoLayout *layout(struct cp_pdf *d, const char *text, double size, unsigned flags,
                            double width, int max_lines)
@@ -62,18 +165,20 @@ static PangoLayout *layout(struct cp_pdf *d, const char *text, double size, unsi
     PangoFontDescription *fd;
     char *key = NULL;
 
-    if (d->layouts) {
-        /* %a: the exact doubles, as computed again in the second pass. */
-        key = g_strdup_printf("%a|%u|%a|%d|%s", size, flags, width, max_lines,
-                              text ? text : "");
-        l = g_hash_table_lookup(d->layouts, key);
-        if (l) {
+    if (d->cache) {
+        struct cached *c;
+
+        key = layout_key(text ? text : "", size, flags, width, max_lines);
+        c = g_hash_table_lookup(d->cache->map, key);
+        if (c) {
             g_free(key);
-            return g_object_ref(l);
+            c->shared |= c->doc != d->cache->doc;
+            c->doc = d->cache->doc;
+            return g_object_ref(c->l);
         }
     }
-    l = pango_cairo_create_layout(d->cr);
-    fd = pango_font_description_from_string(FONT);
+    l = pango_layout_new(d->pango);
+    fd = pango_font_description_copy_static(d->font);
 
     pango_font_description_set_absolute_size(fd, size * PANGO_SCALE);
     if (flags & CP_PDF_BOLD)
@@ -105,8 +210,14 @@ static PangoLayout *layout(struct cp_pdf *d, const char *text, double size, unsi
     } else {
         pango_layout_set_text(l, text ? text : "", -1);
     }
-    if (key)
-        g_hash_table_insert(d->layouts, key, g_object_ref(l)); /* the table owns key */
+    if (key) {
+        struct cached *c = g_new(struct cached, 1);
+
+        c->l = g_object_ref(l);
+        c->doc = d->cache->doc;
+        c->shared = g_hash_table_contains(d->cache->seen, key);
+        g_hash_table_insert(d->cache->map, key, c); /* the table owns key */
+    }
     return l;
 }
 
@@ -466,6 +577,7 @@ static int pass(struct cp_pdf *d, cairo_surface_t *s, cp_pdf_build_fn build, voi
 
     d->surface = s;
     d->cr = cairo_create(s);
+    d->pango = pango_cairo_create_context(d->cr);
     d->page = 0;
     d->y = BODY_TOP;
     memset(d->anchors, 0, sizeof d->anchors);
@@ -473,6 +585,8 @@ static int pass(struct cp_pdf *d, cairo_surface_t *s, cp_pdf_build_fn build, voi
     rc = build(d, ctx, err);
     if (rc == 0 && d->page == 0)
         cp_pdf_new_page(d);
+    g_object_unref(d->pango);
+    d->pango = NULL;
     cairo_destroy(d->cr);
     d->cr = NULL;
     cairo_surface_finish(s);
@@ -495,9 +609,12 @@ int cp_pdf_write(const char *path, const struct cp_pdf_meta *meta, cp_pdf_build_
 
     memset(&d, 0, sizeof d);
     d.meta = meta;
-    d.layouts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_object_unref);
+    d.cache = layout_cache_get();
+    d.cache->doc++;
+    d.font = pango_font_description_from_string(FONT);
     rc = write_passes(&d, path, build, ctx, err);
-    g_hash_table_destroy(d.layouts);
+    layout_cache_end(d.cache);
+    pango_font_description_free(d.font);
     return rc;
 }
 

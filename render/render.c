@@ -21,6 +21,7 @@
 #include "common/period.h"
 #include "render/charts.h"
 #include "render/dossier.h"
+#include "render/feedback.h"
 #include "render/model.h"
 #include "render/retour.h"
 #include "render/rquery.h"
@@ -255,12 +256,17 @@ static void data_date(sqlite3 *db, const struct job_spec *j, int national, char 
 
     out[0] = '\0';
     if (sqlite3_prepare_v2(db,
-                           "SELECT max(d) FROM (SELECT max(vc.recu_le) AS d"
-                           " FROM valeurs_courantes vc JOIN ref_signataire s"
-                           " ON s.code = vc.signataire WHERE vc.periode = ?1"
-                           " AND (?2 IS NULL OR s.region = ?2)"
-                           " UNION ALL SELECT max(recu_le) FROM rollups_courants"
-                           " WHERE periode = ?1 AND ?2 IS NULL)",
+                           national
+                               ? "SELECT max(d) FROM (SELECT max(vc.recu_le) AS d"
+                                 " FROM valeurs_courantes vc JOIN ref_signataire s"
+                                 " ON s.code = vc.signataire WHERE vc.periode = ?1"
+                                 " UNION ALL SELECT max(recu_le) FROM rollups_courants"
+                                 " WHERE periode = ?1)"
+                               /* The région's signatories first (CROSS JOIN:
+                                * SQLite would scan every value in force). */
+                               : "SELECT max(vc.recu_le) FROM ref_signataire s"
+                                 " CROSS JOIN valeurs_courantes vc ON vc.signataire = s.code"
+                                 " WHERE s.region = ?2 AND vc.periode = ?1",
                            -1, &st, NULL) != SQLITE_OK)
         return;
     sqlite3_bind_text(st, 1, j->period, -1, SQLITE_STATIC);
@@ -348,7 +354,7 @@ static int writes_end(struct writes *w, struct cp_err *err)
 
 /* Reads a signatory's feedback PDF and has it written on the pool (here
  * when there is none). */
-static int queue_feedback_pdf(const struct cp_render_job *job, const char *sig, const char *path,
+static int queue_feedback_pdf(struct cp_feedback_src *src, const char *sig, const char *path,
                               GThreadPool *pool, struct writes *w, struct cp_err *err)
 {
     struct write_task *t = calloc(1, sizeof *t);
@@ -357,7 +363,7 @@ static int queue_feedback_pdf(const struct cp_render_job *job, const char *sig, 
         free(t);
         return cp_err_set(err, CP_EX_SOFTWARE, "memory", NULL, "mémoire insuffisante");
     }
-    if (cp_feedback_read(job, sig, &t->f, err) < 0) {
+    if (cp_feedback_src_read(src, sig, &t->f, err) < 0) {
         free(t->path);
         free(t);
         return -1;
@@ -374,13 +380,39 @@ static int queue_feedback_pdf(const struct cp_render_job *job, const char *sig, 
 /* Feedback reports for every signatory of the zone with something to say:
  * values in force for the period, findings or rejections. The PDFs are
  * queued on w (see writes_end). */
-static int feedback(const struct cp_render_job *job, GThreadPool *pool, struct writes *w,
-                    struct cp_err *err)
+/* What the feedback reports read with, prepared for the run's first job
+ * and moved to each next one. */
+struct feedback_src {
+    struct cp_feedback_src *pdf;
+    struct cp_feedback_xlsx *xlsx;
+};
+
+static int feedback_src_for(struct feedback_src *fs, const struct cp_render_job *job,
+                            struct cp_err *err)
+{
+    if (!fs->pdf ? cp_feedback_src_open(job, &fs->pdf, err) < 0
+                 : cp_feedback_src_job(fs->pdf, job, err) < 0)
+        return -1;
+    return !fs->xlsx ? cp_feedback_xlsx_open(job, &fs->xlsx, err)
+                     : cp_feedback_xlsx_job(fs->xlsx, job, err);
+}
+
+static void feedback_src_close(struct feedback_src *fs)
+{
+    cp_feedback_src_close(fs->pdf);
+    cp_feedback_xlsx_close(fs->xlsx);
+    memset(fs, 0, sizeof *fs);
+}
+
+static int feedback(const struct cp_render_job *job, struct feedback_src *fs, GThreadPool *pool,
+                    struct writes *w, struct cp_err *err)
 {
     sqlite3_stmt *st;
     char path[PATH_MAX];
     int rc = 0;
 
+    if (feedback_src_for(fs, job, err) < 0)
+        return -1;
     if (cp_db_prepare(job->db,
                       "SELECT s.code FROM ref_signataire s WHERE s.region = ?1 AND ("
                       " EXISTS (SELECT 1 FROM courant c WHERE c.signataire = s.code"
@@ -399,10 +431,10 @@ static int feedback(const struct cp_render_job *job, GThreadPool *pool, struct w
         if (snprintf(path, sizeof path, "%s/retours/%s.xlsx", job->dir, sig) >= (int)sizeof path)
             rc = cp_err_set(err, CP_EX_CANTCREAT, "io", job->dir, "chemin trop long");
         else
-            rc = cp_render_feedback_xlsx(job, sig, path, err);
+            rc = cp_feedback_xlsx_write(fs->xlsx, sig, path, err);
         if (rc == 0) {
             snprintf(path, sizeof path, "%s/retours/%s.pdf", job->dir, sig);
-            rc = queue_feedback_pdf(job, sig, path, pool, w, err);
+            rc = queue_feedback_pdf(fs->pdf, sig, path, pool, w, err);
         }
     }
     sqlite3_finalize(st);
@@ -437,8 +469,8 @@ struct pending {
  * the plot's threads meanwhile (the dossier draws the charts from their SVG
  * in memory); job_finish puts them in place. On success *pj is active. */
 static int render_job(sqlite3 *db, const struct cp_render_opts *o, struct cp_plot **plot,
-                      GThreadPool *writers, const struct job_spec *j, const char *hex,
-                      struct pending *pj, struct cp_err *err)
+                      GThreadPool *writers, struct feedback_src *fs, const struct job_spec *j,
+                      const char *hex, struct pending *pj, struct cp_err *err)
 {
     struct cp_render_job job;
     struct cp_model model;
@@ -478,7 +510,7 @@ static int render_job(sqlite3 *db, const struct cp_render_opts *o, struct cp_plo
             cp_err_set(err, CP_EX_SOFTWARE, "memory", NULL, "mémoire insuffisante");
             goto out;
         }
-        if (feedback(&job, writers, pj->writes, err) < 0)
+        if (feedback(&job, fs, writers, pj->writes, err) < 0)
             goto out;
     }
     if (cp_plot_collect(&pj->charts, err) < 0)
@@ -540,6 +572,7 @@ int cp_render_run(const struct cp_render_opts *o, struct cp_err *err)
     struct cp_plot *plot = NULL;
     struct pending prev = {0}, cur = {0};
     GThreadPool *writers = NULL; /* feedback PDFs; NULL: written in place */
+    struct feedback_src fs = {0};
     size_t n = 0, done = 0, same = 0;
     int status = CP_EX_OK;
 
@@ -548,6 +581,12 @@ int cp_render_run(const struct cp_render_opts *o, struct cp_err *err)
      * raises the threshold and later rasters stay in the threads' arenas
      * (about 6 MB more peak RSS over a national run). */
     mallopt(M_MMAP_THRESHOLD, 1 << 20);
+    /* Setting the mmap threshold also fixes the trim threshold at 128 kB:
+     * every zlib stream (about 270 kB of state, a dozen per workbook, more
+     * per PDF) then gave its memory back to the system when it ended and
+     * faulted it in again for the next one. Freed memory up to 4 MB is
+     * kept for reuse instead (no effect on the peak). */
+    mallopt(M_TRIM_THRESHOLD, 4 << 20);
     cp_plot_clean_stale();
     /* Render reads each région's rows a few times, not the whole database
      * over and over: a 4 MB page cache instead of 16 costs no measurable
@@ -590,7 +629,7 @@ int cp_render_run(const struct cp_render_opts *o, struct cp_err *err)
          * converting; then the previous one is put in place. */
         if (!writers)
             writers = g_thread_pool_new(write_task_run, NULL, 1, FALSE, NULL);
-        if (render_job(db, o, &plot, writers, &jobs[i], hex, &cur, err) < 0) {
+        if (render_job(db, o, &plot, writers, &fs, &jobs[i], hex, &cur, err) < 0) {
             struct cp_err ignored;
             if (prev.active)
                 job_finish(db, o, &prev, &done, &ignored);
@@ -632,6 +671,7 @@ out:
     }
     if (writers)
         g_thread_pool_free(writers, FALSE, TRUE);
+    feedback_src_close(&fs); /* its statements, before the database */
     if (plot) {
         struct cp_err ignored;
         cp_plot_close(plot, &ignored);

@@ -51,23 +51,21 @@ static void period_globs(const char *period, char *a, char *b, size_t n)
     }
 }
 
-/* Runs sql with ?1 = sig, ?2 = period, ?3 and ?4 = the period's file-name
- * patterns, and keeps every row. */
-static int tab_load(struct strtab *t, sqlite3 *db, const char *sql, const char *sig,
-                    const char *period, struct cp_err *err)
+/* Runs st (reset) with ?1 = sig, ?2 = period, ?3 = the files named for
+ * nobody (see orphans_sql) when the statement has it, and keeps every
+ * row. */
+static int tab_load(struct strtab *t, sqlite3 *db, sqlite3_stmt *st, const char *sig,
+                    const char *period, const char *orphans, struct cp_err *err)
 {
-    sqlite3_stmt *st;
-    char ga[32], gb[32];
     int r, rc = -1;
 
     memset(t, 0, sizeof *t);
-    if (cp_db_prepare(db, sql, &st, err) < 0)
-        return -1;
-    period_globs(period, ga, gb, sizeof ga);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
     sqlite3_bind_text(st, 1, sig, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, period, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, ga, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 4, gb, -1, SQLITE_TRANSIENT);
+    if (sqlite3_bind_parameter_count(st) >= 3)
+        sqlite3_bind_text(st, 3, orphans, -1, SQLITE_STATIC);
     t->ncols = (size_t)sqlite3_column_count(st);
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         if (t->nrows == t->cap) {
@@ -99,7 +97,7 @@ static int tab_load(struct strtab *t, sqlite3 *db, const char *sql, const char *
     }
     rc = 0;
 out:
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     if (rc < 0)
         tab_release(t);
     return rc;
@@ -112,24 +110,33 @@ out:
     " AND NOT EXISTS (SELECT 1 FROM rejet r WHERE r.fichier_id = " f ".id"                 \
     "   AND r.signataire IS NOT NULL))"
 
-/* Such a file is the signatory's when its name holds the signatory's code
- * ("09D") or "CD" and its département ("CD09"), and the period (?3, ?4:
- * GLOB patterns, see period_globs). */
+/* Such a file is the signatory's when its name holds the period (see
+ * period_globs: orphans_sql, run once per job) and the signatory's code
+ * ("09D") or "CD" and its département ("CD09"). */
 #define NAMED_FOR(f)                                                                       \
-    "((upper(" f ".nom) GLOB ?3 OR upper(" f ".nom) GLOB ?4)"                              \
-    " AND EXISTS (SELECT 1 FROM ref_signataire s WHERE s.code = ?1"                        \
+    "EXISTS (SELECT 1 FROM ref_signataire s WHERE s.code = ?1"                             \
     "   AND (instr(upper(" f ".nom), upper(s.code)) > 0"                                   \
     "     OR (s.departements <> '' AND instr(s.departements, ',') = 0"                     \
-    "       AND instr(upper(" f ".nom), 'CD' || s.departements) > 0))))"
+    "       AND instr(upper(" f ".nom), 'CD' || s.departements) > 0)))"
+
+/* The files nobody could be named for whose name holds the period (?1, ?2:
+ * GLOB patterns, see period_globs), as a JSON array of ids: the same for
+ * every signatory of a job, and a scan of every file name. Both patterns
+ * hold the year (?3), looked for first, and the patterns' leading "*"
+ * makes GLOB slower than the two index lookups of ORPHAN: GLOB is last. */
+static const char orphans_sql[] =
+    "SELECT json_group_array(f.id) FROM fichier f WHERE instr(f.nom, ?3) > 0"
+    " AND " ORPHAN("f") " AND (upper(f.nom) GLOB ?1 OR upper(f.nom) GLOB ?2)";
 
 /* The signatory's files for the period: with its values, with a rejection
- * naming it (for the period or for no period), or named for it. The name
- * is tested first: it rules out almost every file without a subquery. */
+ * naming it (for the period or for no period), or named for it among the
+ * files of orphans_sql (?3). */
 #define SIG_FILES                                                                          \
     "(SELECT fichier_id FROM valeur WHERE signataire = ?1 AND periode = ?2"                \
     " UNION SELECT fichier_id FROM rejet WHERE signataire = ?1"                            \
     "   AND (periode = ?2 OR periode IS NULL)"                                             \
-    " UNION SELECT f.id FROM fichier f WHERE " NAMED_FOR("f") " AND " ORPHAN("f") ")"
+    " UNION SELECT f.id FROM fichier f WHERE f.id IN (SELECT value FROM json_each(?3))"    \
+    "   AND " NAMED_FOR("f") ")"
 
 static const char files_sql[] =
     "SELECT f.nom, f.recu_le, f.statut, f.motif, f.nb_valeurs,"
@@ -457,14 +464,96 @@ void cp_feedback_free(struct cp_feedback *x)
     free(x);
 }
 
-int cp_feedback_read(const struct cp_render_job *job, const char *sig, struct cp_feedback **out,
-                     struct cp_err *err)
+/* What every report of a job reads with: its statements, prepared once,
+ * and the files named for nobody. */
+struct cp_feedback_src {
+    const struct cp_render_job *job;
+    sqlite3_stmt *who, *files, *rejects, *findings, *counts, *orphan_files;
+    char period[CP_PERIOD_STRLEN];      /* of orphans */
+    char *orphans;                      /* JSON array of file ids */
+};
+
+void cp_feedback_src_close(struct cp_feedback_src *src)
 {
+    if (!src)
+        return;
+    sqlite3_finalize(src->who);
+    sqlite3_finalize(src->files);
+    sqlite3_finalize(src->rejects);
+    sqlite3_finalize(src->findings);
+    sqlite3_finalize(src->counts);
+    sqlite3_finalize(src->orphan_files);
+    free(src->orphans);
+    free(src);
+}
+
+int cp_feedback_src_job(struct cp_feedback_src *src, const struct cp_render_job *job,
+                        struct cp_err *err)
+{
+    sqlite3_stmt *st = src->orphan_files;
+    char ga[32], gb[32], *orphans;
+    int r;
+
+    if (!job->period || strlen(job->period) >= CP_PERIOD_STRLEN)
+        return cp_err_set(err, CP_EX_USAGE, "bad_job", NULL,
+                          "retour de contrôle : signataire ou période manquant");
+    src->job = job;
+    if (src->orphans && strcmp(src->period, job->period) == 0)
+        return 0;
+    period_globs(job->period, ga, gb, sizeof ga);
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, ga, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, gb, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, job->period, (int)strnlen(job->period, 4), SQLITE_STATIC);
+    r = sqlite3_step(st);
+    if (r != SQLITE_ROW) {
+        cp_db_fail(job->db, err, "lecture du retour de contrôle");
+        sqlite3_reset(st);
+        return -1;
+    }
+    orphans = strdup(sqlite3_column_text(st, 0) ? (const char *)sqlite3_column_text(st, 0) : "[]");
+    sqlite3_reset(st);
+    if (!orphans)
+        return cp_err_set(err, CP_EX_SOFTWARE, "memory", NULL, "mémoire insuffisante");
+    free(src->orphans);
+    src->orphans = orphans;
+    snprintf(src->period, sizeof src->period, "%s", job->period);
+    return 0;
+}
+
+int cp_feedback_src_open(const struct cp_render_job *job, struct cp_feedback_src **out,
+                         struct cp_err *err)
+{
+    struct cp_feedback_src *src;
+    sqlite3 *db = job->db;
+
+    *out = NULL;
+    src = calloc(1, sizeof *src);
+    if (!src)
+        return cp_err_set(err, CP_EX_SOFTWARE, "memory", NULL, "mémoire insuffisante");
+    if (cp_db_prepare(db, sig_sql, &src->who, err) < 0 ||
+        cp_db_prepare(db, files_sql, &src->files, err) < 0 ||
+        cp_db_prepare(db, rejects_sql, &src->rejects, err) < 0 ||
+        cp_db_prepare(db, findings_sql, &src->findings, err) < 0 ||
+        cp_db_prepare(db, counts_sql, &src->counts, err) < 0 ||
+        cp_db_prepare(db, orphans_sql, &src->orphan_files, err) < 0 ||
+        cp_feedback_src_job(src, job, err) < 0) {
+        cp_feedback_src_close(src);
+        return -1;
+    }
+    *out = src;
+    return 0;
+}
+
+int cp_feedback_src_read(struct cp_feedback_src *src, const char *sig, struct cp_feedback **out,
+                         struct cp_err *err)
+{
+    const struct cp_render_job *job = src->job;
     struct cp_feedback *x;
     sqlite3 *db = job->db;
 
     *out = NULL;
-    if (!sig || !*sig || !job->period || strlen(job->period) >= sizeof x->period)
+    if (!sig || !*sig)
         return cp_err_set(err, CP_EX_USAGE, "bad_job", NULL,
                           "retour de contrôle : signataire ou période manquant");
     x = calloc(1, sizeof *x);
@@ -474,17 +563,17 @@ int cp_feedback_read(const struct cp_render_job *job, const char *sig, struct cp
         return cp_err_set(err, CP_EX_SOFTWARE, "memory", NULL, "mémoire insuffisante");
     }
     snprintf(x->period, sizeof x->period, "%s", job->period);
-    if (tab_load(&x->who, db, sig_sql, sig, job->period, err) < 0)
+    if (tab_load(&x->who, db, src->who, sig, job->period, src->orphans, err) < 0)
         goto fail;
     if (x->who.nrows == 0) {
         cp_err_set(err, CP_EX_USAGE, "unknown_signatory", sig,
                    "retour de contrôle : signataire « %s » inconnu", sig);
         goto fail;
     }
-    if (tab_load(&x->files, db, files_sql, sig, job->period, err) < 0 ||
-        tab_load(&x->rejects, db, rejects_sql, sig, job->period, err) < 0 ||
-        tab_load(&x->findings, db, findings_sql, sig, job->period, err) < 0 ||
-        tab_load(&x->counts, db, counts_sql, sig, job->period, err) < 0)
+    if (tab_load(&x->files, db, src->files, sig, job->period, src->orphans, err) < 0 ||
+        tab_load(&x->rejects, db, src->rejects, sig, job->period, src->orphans, err) < 0 ||
+        tab_load(&x->findings, db, src->findings, sig, job->period, src->orphans, err) < 0 ||
+        tab_load(&x->counts, db, src->counts, sig, job->period, src->orphans, err) < 0)
         goto fail;
     cp_period_label(job->period, x->per, sizeof x->per);
     cp_fmt_date(job->generated, x->generated, sizeof x->generated);
@@ -494,6 +583,23 @@ int cp_feedback_read(const struct cp_render_job *job, const char *sig, struct cp
 fail:
     cp_feedback_free(x);
     return -1;
+}
+
+int cp_feedback_read(const struct cp_render_job *job, const char *sig, struct cp_feedback **out,
+                     struct cp_err *err)
+{
+    struct cp_feedback_src *src;
+    int rc;
+
+    *out = NULL;
+    if (!sig || !*sig || !job->period || strlen(job->period) >= CP_PERIOD_STRLEN)
+        return cp_err_set(err, CP_EX_USAGE, "bad_job", NULL,
+                          "retour de contrôle : signataire ou période manquant");
+    if (cp_feedback_src_open(job, &src, err) < 0)
+        return -1;
+    rc = cp_feedback_src_read(src, sig, out, err);
+    cp_feedback_src_close(src);
+    return rc;
 }
 
 int cp_feedback_write(const struct cp_feedback *x, const char *path, struct cp_err *err)

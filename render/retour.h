@@ -37,4 +37,23 @@ int cp_feedback_read(const struct cp_render_job *job, const char *sig, struct cp
 int cp_feedback_write(const struct cp_feedback *f, const char *path, struct cp_err *err);
 void cp_feedback_free(struct cp_feedback *f);
 
+/*
+ * cp_feedback_read for every signatory of a job, or of a run:
+ * cp_feedback_src_open prepares the queries once and reads what is the
+ * same for every signatory of the period; cp_feedback_src_read is then
+ * cp_feedback_read for one (in the database's thread).
+ * cp_feedback_src_job moves src to another job of the same database (what
+ * depends on the period is read again when it differs). Close with
+ * cp_feedback_src_close (NULL is fine); job must live while src reads
+ * for it.
+ */
+struct cp_feedback_src;
+int cp_feedback_src_open(const struct cp_render_job *job, struct cp_feedback_src **out,
+                         struct cp_err *err);
+int cp_feedback_src_job(struct cp_feedback_src *src, const struct cp_render_job *job,
+                        struct cp_err *err);
+int cp_feedback_src_read(struct cp_feedback_src *src, const char *sig, struct cp_feedback **out,
+                         struct cp_err *err);
+void cp_feedback_src_close(struct cp_feedback_src *src);
+
 #endif

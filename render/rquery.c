@@ -382,7 +382,15 @@ static int load_inds(struct ctx *c, struct cp_err *err)
     static const char sql[] =
         "SELECT i.code, i.libelle, i.axe, i.unite, i.nature, i.types FROM ref_indicateur i"
         " WHERE (i.annee_debut <= ?1 AND i.annee_fin >= ?1 AND (i.annuel_seul = 0 OR ?2 = 0))"
-        "   OR i.code IN (SELECT indicateur FROM courant WHERE periode = ?3)"
+        /* The indicators with a value in force for the period: courant's
+         * key starts with the signatory, so each signatory's values of the
+         * period are found by a seek, the signatories by a seek past the
+         * previous one (a scan of courant otherwise). */
+        "   OR i.code IN (WITH RECURSIVE sig(s) AS (SELECT min(signataire) FROM courant"
+        "     UNION ALL SELECT (SELECT min(signataire) FROM courant WHERE signataire > sig.s)"
+        "       FROM sig WHERE sig.s IS NOT NULL)"
+        "     SELECT c.indicateur FROM sig CROSS JOIN courant c"
+        "       ON c.signataire = sig.s AND c.periode = ?3)"
         " ORDER BY i.rang, i.code";
     sqlite3_stmt *st;
     int rc;
@@ -415,10 +423,16 @@ static int load_vals(struct ctx *c, struct cp_err *err)
         "SELECT v.signataire, v.indicateur, v.valeur, v.cible, v.manquant"
         " FROM valeurs_courantes v JOIN ref_signataire s ON s.code = v.signataire"
         " WHERE v.periode = ?1 AND (?2 = 1 OR s.region = ?3)";
+    /* The same for a région, its signatories first (CROSS JOIN: SQLite
+     * would scan every value in force, of every period). */
+    static const char region_sql[] =
+        "SELECT v.signataire, v.indicateur, v.valeur, v.cible, v.manquant"
+        " FROM ref_signataire s CROSS JOIN valeurs_courantes v ON v.signataire = s.code"
+        " WHERE v.periode = ?1 AND s.region = ?3 AND ?2 = 0";
     sqlite3_stmt *st;
     int rc;
 
-    if (cp_db_prepare(c->j->db, sql, &st, err) < 0)
+    if (cp_db_prepare(c->j->db, c->j->national ? sql : region_sql, &st, err) < 0)
         return -1;
     sqlite3_bind_text(st, 1, c->r->per.text, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, c->j->national != 0);
@@ -1031,6 +1045,16 @@ static int build_data(struct ctx *c, struct cp_err *err)
         " WHERE v.periode = ?1 AND (?2 = 1 OR s.region = ?3)"
         " ORDER BY CASE s.type WHEN 'D' THEN 0 WHEN 'M' THEN 1 ELSE 2 END, v.signataire,"
         "  coalesce(i.rang, 1e9), v.indicateur";
+    /* The same for a région, its signatories first (CROSS JOIN, see
+     * load_vals; the région's test dropped the rows without one). */
+    static const char region_sql[] =
+        "SELECT v.signataire, s.nom, v.periode, v.indicateur, i.libelle, i.unite, v.valeur,"
+        "  v.cible, v.manquant, v.commentaire, v.fichier, v.emplacement, v.recu_le"
+        " FROM ref_signataire s CROSS JOIN valeurs_courantes v ON v.signataire = s.code"
+        " LEFT JOIN ref_indicateur i ON i.code = v.indicateur"
+        " WHERE v.periode = ?1 AND s.region = ?3 AND ?2 = 0"
+        " ORDER BY CASE s.type WHEN 'D' THEN 0 WHEN 'M' THEN 1 ELSE 2 END, v.signataire,"
+        "  coalesce(i.rang, 1e9), v.indicateur";
     struct cp_rtable *t = &c->r->data;
     sqlite3_stmt *st;
     int rc;
@@ -1040,7 +1064,7 @@ static int build_data(struct ctx *c, struct cp_err *err)
     for (size_t k = 0; k < D_NCOLS; k++)
         cp_rtable_head(t, k, head[k], NULL);
     t->freeze_cols = 2;
-    if (cp_db_prepare(c->j->db, sql, &st, err) < 0)
+    if (cp_db_prepare(c->j->db, c->j->national ? sql : region_sql, &st, err) < 0)
         return -1;
     sqlite3_bind_text(st, 1, c->r->per.text, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, c->j->national != 0);

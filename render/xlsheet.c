@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,138 @@ int cp_xlsheet_datetime(const char *iso, lxw_datetime *dt)
     dt->min = mi;
     dt->sec = s;
     return 0;
+}
+
+/*
+ * libxlsxwriter writes every part of a workbook (styles, each sheet...)
+ * to a temporary file got from lxw_tmpfile, reads it back into the zip and
+ * closes it: a dozen files created and unlinked per workbook, most of the
+ * cost of closing the small feedback workbooks. This version of the
+ * library cannot keep them in memory, so its lxw_tmpfile (public, and
+ * called through the PLT) is replaced here by a FILE over a growing
+ * buffer: the same bytes go into the zip, and nothing touches the disk
+ * until the workbook itself is written. Parts are written one at a time;
+ * one larger than MEMFILE_MAX (a national "Données" sheet, about 1 MB)
+ * goes on in a real temporary file, so that memory stays bounded.
+ */
+#define MEMFILE_MAX ((size_t)256 << 10)
+
+struct memfile {
+    char *buf;
+    size_t len, cap, pos;
+    FILE *disk;           /* past MEMFILE_MAX: everything is here */
+};
+
+/* Moves m's bytes to a temporary file, at the same position. */
+static int memfile_spill(struct memfile *m)
+{
+    m->disk = tmpfile();
+    if (!m->disk)
+        return -1;
+    if ((m->len && fwrite(m->buf, 1, m->len, m->disk) != m->len) ||
+        fseeko(m->disk, (off_t)m->pos, SEEK_SET) != 0) {
+        fclose(m->disk);
+        m->disk = NULL;
+        return -1;
+    }
+    free(m->buf);
+    m->buf = NULL;
+    m->len = m->cap = 0;
+    return 0;
+}
+
+static ssize_t memfile_read(void *cookie, char *out, size_t n)
+{
+    struct memfile *m = cookie;
+    size_t k = m->pos < m->len ? m->len - m->pos : 0;
+
+    if (m->disk) {
+        k = fread(out, 1, n, m->disk);
+        return k == 0 && ferror(m->disk) ? -1 : (ssize_t)k;
+    }
+    if (k > n)
+        k = n;
+    memcpy(out, m->buf + m->pos, k);
+    m->pos += k;
+    return (ssize_t)k;
+}
+
+static ssize_t memfile_write(void *cookie, const char *in, size_t n)
+{
+    struct memfile *m = cookie;
+
+    if (!m->disk && (n > MEMFILE_MAX || m->pos > MEMFILE_MAX - n) && memfile_spill(m) < 0)
+        return -1;
+    if (m->disk)
+        return fwrite(in, 1, n, m->disk) == n ? (ssize_t)n : -1;
+    if (m->pos + n > m->cap) {
+        size_t cap = m->cap ? m->cap : 1u << 14;
+        char *p;
+
+        while (cap < m->pos + n)
+            cap *= 2;
+        p = realloc(m->buf, cap);
+        if (!p) {
+            errno = ENOMEM;
+            return -1;
+        }
+        m->buf = p;
+        m->cap = cap;
+    }
+    if (m->pos > m->len) /* a seek past the end reads back as zeros */
+        memset(m->buf + m->len, 0, m->pos - m->len);
+    memcpy(m->buf + m->pos, in, n);
+    m->pos += n;
+    if (m->pos > m->len)
+        m->len = m->pos;
+    return (ssize_t)n;
+}
+
+static int memfile_seek(void *cookie, off64_t *off, int whence)
+{
+    struct memfile *m = cookie;
+    off64_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? (off64_t)m->pos : (off64_t)m->len;
+
+    if (m->disk) {
+        if (fseeko(m->disk, (off_t)*off, whence) != 0)
+            return -1;
+        *off = (off64_t)ftello(m->disk);
+        return *off < 0 ? -1 : 0;
+    }
+    if (whence != SEEK_SET && whence != SEEK_CUR && whence != SEEK_END) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (*off < -base || (*off > 0 && base > INT64_MAX - *off)) {
+        errno = EINVAL;
+        return -1;
+    }
+    m->pos = (size_t)(base + *off);
+    *off = (off64_t)m->pos;
+    return 0;
+}
+
+static int memfile_close(void *cookie)
+{
+    struct memfile *m = cookie;
+    int rc = m->disk ? fclose(m->disk) : 0;
+
+    free(m->buf);
+    free(m);
+    return rc == 0 ? 0 : -1;
+}
+
+FILE *lxw_tmpfile(char *tmpdir)
+{
+    static const cookie_io_functions_t io = {memfile_read, memfile_write, memfile_seek,
+                                             memfile_close};
+    struct memfile *m = calloc(1, sizeof *m);
+    FILE *f = m ? fopencookie(m, "w+", io) : NULL;
+
+    (void)tmpdir;
+    if (!f)
+        free(m);
+    return f;
 }
 
 static time_t created_time(const char *iso)
