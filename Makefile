@@ -46,7 +46,9 @@ INC     := -I.
 REL_FLAGS := -O2 -g
 SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
              -fno-sanitize-recover=undefined
-LDFLAGS_EXTRA := -Wl,--as-needed
+# The FreeType face functions render/ftlock.c defines again must be seen by
+# the libraries (cairo, poppler): exported from the executables.
+LDFLAGS_EXTRA := -Wl,--as-needed '-Wl,--export-dynamic-symbol=FT_*'
 
 STAGES  := ingest consolidate render nightly
 COMMON_SRC := $(sort $(wildcard common/*.c))

@@ -34,6 +34,7 @@
 #include "common/afile.h"
 #include "common/buf.h"
 #include "common/fmt.h"
+#include "render/ftlock.h"
 #include "render/model.h"
 
 #define NBSP "\xC2\xA0"
@@ -64,17 +65,15 @@ struct cp_plot {
 
 static void convert_task(gpointer data, gpointer unused);
 
-static GRecMutex text_lock;
-
-void cp_text_lock(void)
-{
-    g_rec_mutex_lock(&text_lock);
-}
-
-void cp_text_unlock(void)
-{
-    g_rec_mutex_unlock(&text_lock);
-}
+/*
+ * poppler is drawn from one thread at a time: its documents are separate,
+ * but it has global state of its own (fonts, colour profiles) and its
+ * thread safety is not something it documents; each use is a millisecond
+ * or two, the PNG compression around it runs in parallel. FreeType faces,
+ * which poppler shares with cairo's font caches in every thread, are
+ * serialised process-wide in ftlock.c.
+ */
+static GMutex poppler_lock;
 struct cp_chart_batch;
 static void drain(struct cp_chart_batch *b, size_t from);
 
@@ -525,6 +524,7 @@ int cp_plot_open(struct cp_plot **out, struct cp_err *err)
     /* One conversion thread per processor for the whole run (each keeps a
      * 5.8 MB raster: the count also bounds the memory). Exclusive: the
      * threads, and their rasters, end with the pool. */
+    cp_poppler_warm_up();
     p->pool = g_thread_pool_new(convert_task, NULL, (gint)g_get_num_processors(), TRUE, NULL);
     *out = p;
     p = NULL;
@@ -1337,7 +1337,7 @@ static int convert(struct conv *c)
         return -1;
     /* ch is read by the main thread meanwhile: only c is written here. */
     raster = thread_raster((int)lround(SVG_W * PNG_SCALE), (int)lround(SVG_H * PNG_SCALE));
-    cp_text_lock();
+    g_mutex_lock(&poppler_lock);
     page = pdf_page(c->pdf, c->pdflen, &doc, ch->pdf, &c->err);
     if (page) {
         poppler_page_get_size(page, &pw, &ph);
@@ -1357,7 +1357,7 @@ static int convert(struct conv *c)
         g_object_unref(page);
         g_object_unref(doc);
     }
-    cp_text_unlock();
+    g_mutex_unlock(&poppler_lock);
     if (rc == 0 && write_png(raster, c->tmp[2]) < 0) {
         rc = cp_err_set(&c->err, CP_EX_IOERR, "io", ch->png, "écriture de « %s » impossible",
                         ch->png);
@@ -1410,16 +1410,17 @@ int cp_chart_draw(cairo_t *cr, const struct cp_chart *ch, double x, double y, do
     size_t len = 0;
     double pw = 0, ph = 0, scale;
 
+    cp_poppler_warm_up();
     /* In memory while the job's files are being converted, else the file. */
     if (!ch->pdf_data && slurp(ch->pdf, &file, &len, err) < 0)
         return -1;
-    cp_text_lock();
+    g_mutex_lock(&poppler_lock);
     if (ch->pdf_data)
         page = pdf_page(ch->pdf_data, ch->pdf_len, &doc, ch->pdf, err);
     else
         page = pdf_page(file, len, &doc, ch->pdf, err);
     if (!page) {
-        cp_text_unlock();
+        g_mutex_unlock(&poppler_lock);
         free(file);
         return -1;
     }
@@ -1438,7 +1439,7 @@ int cp_chart_draw(cairo_t *cr, const struct cp_chart *ch, double x, double y, do
     cairo_restore(cr);
     g_object_unref(page);
     g_object_unref(doc);
-    cp_text_unlock();
+    g_mutex_unlock(&poppler_lock);
     free(file);
     return 0;
 }

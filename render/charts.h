@@ -38,20 +38,6 @@ struct cp_chart {
     size_t pdf_len;
 };
 
-/*
- * The text lock. poppler (drawing the charts' PDFs) creates and frees its
- * FreeType faces on one FreeType library shared by every document, without
- * a lock, and cairo frees a face whenever its cache drops a font, in
- * whatever thread draws text at that moment; FreeType forbids creating or
- * freeing faces of one library in two threads at once. So the threads of a
- * render that draw text hold this lock while they do: a chart's raster
- * (poppler), the dossier and each feedback PDF (pango, and poppler for the
- * charts). The PNG compression, most of a chart's conversion, runs outside
- * it. Recursive: cp_chart_draw takes it inside the dossier's.
- */
-void cp_text_lock(void);
-void cp_text_unlock(void);
-
 /* Conversions of one job still running or not yet put in place. */
 struct cp_chart_batch;
 

@@ -303,9 +303,7 @@ static void write_task_run(gpointer data, gpointer unused)
     int rc;
 
     (void)unused;
-    cp_text_lock(); /* see charts.h */
     rc = cp_feedback_write(t->f, t->path, &e);
-    cp_text_unlock();
     g_mutex_lock(&t->w->lock);
     if (rc < 0 && !t->w->failed) {
         t->w->failed = 1;
@@ -477,7 +475,7 @@ static int render_job(sqlite3 *db, const struct cp_render_opts *o, struct cp_plo
     struct cp_rtables tables;
     char dir[PATH_MAX], date[20], now[20];
     const char *out = o->out_dir ? o->out_dir : "reports";
-    int rc = -1, loaded = 0, drawn;
+    int rc = -1, loaded = 0;
 
     memset(pj, 0, sizeof *pj);
     if (snprintf(dir, sizeof dir, "%s/%s/%s", out, o->national ? "national" : j->zone,
@@ -515,10 +513,7 @@ static int render_job(sqlite3 *db, const struct cp_render_opts *o, struct cp_plo
     }
     if (cp_plot_collect(&pj->charts, err) < 0)
         goto out;
-    cp_text_lock(); /* see charts.h */
-    drawn = cp_render_dossier(&job, &pj->charts, err);
-    cp_text_unlock();
-    if (drawn < 0)
+    if (cp_render_dossier(&job, &pj->charts, err) < 0)
         goto out;
     pj->j = j;
     snprintf(pj->hex, sizeof pj->hex, "%s", hex);

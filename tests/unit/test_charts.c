@@ -1,6 +1,7 @@
 /* Tests for render/charts.c: gnuplot SVG and PDF, the PNG drawn from the PDF, safety. */
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <dlfcn.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -344,6 +345,26 @@ Test(charts, released_before_collect_keeps_gnuplot_in_step)
     cr_assert_eq(cp_plot_close(p, &err), 0, "%s", err.msg);
     cp_charts_release(&b);
     rf_teardown(&f);
+}
+
+/* The libraries reach FreeType's face functions through the executable's
+ * serialised definitions (render/ftlock.c): exported, and first in the
+ * dynamic linker's search. */
+Test(charts, freetype_faces_go_through_the_lock)
+{
+    static const char *const names[] = {"FT_New_Face", "FT_New_Memory_Face", "FT_Open_Face",
+                                        "FT_Reference_Face", "FT_Done_Face"};
+
+    for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
+        void *seen = dlsym(RTLD_DEFAULT, names[k]), *freetype = dlsym(RTLD_NEXT, names[k]);
+        Dl_info info;
+
+        cr_assert_not_null(seen, "%s", names[k]);
+        cr_assert_not_null(freetype, "%s", names[k]);
+        cr_assert_neq(seen, freetype, "%s resolves to FreeType itself", names[k]);
+        cr_assert(dladdr(seen, &info) && info.dli_fname && !strstr(info.dli_fname, "freetype"),
+                  "%s comes from %s", names[k], info.dli_fname ? info.dli_fname : "?");
+    }
 }
 
 Test(charts, national_compares_regions)

@@ -1,0 +1,162 @@
+/*
+ * FreeType faces created and freed one at a time, process-wide.
+ *
+ * FreeType allows a library's faces to be created and freed by one thread
+ * at a time only (FT_New_Face, FT_Done_Face...: they edit the library's
+ * list of faces). cairo keeps that rule for the faces it opens itself, but
+ * poppler opens the fonts embedded in each chart's PDF on one FreeType
+ * library shared by every document, without a lock, and cairo frees such a
+ * face whenever its font cache drops the last font using it: in whatever
+ * thread releases a font at that moment (a conversion thread, the dossier,
+ * a feedback PDF). Those calls are defined again here: the executable's
+ * definitions come first in the dynamic linker's search, so every library
+ * of the process reaches FreeType's through them, under one lock (each
+ * call is microseconds). The link exports them (Makefile,
+ * --export-dynamic-symbol); test_charts checks that the libraries see them.
+ *
+ * poppler also sets up some of its global state lazily, without a lock, on
+ * the first document it draws (its colour profiles, its FreeType library):
+ * cp_poppler_warm_up draws one small document in the calling thread before
+ * any conversion thread does.
+ */
+#include "render/ftlock.h"
+
+#include <dlfcn.h>
+#include <string.h>
+
+#include <cairo-pdf.h>
+#include <cairo.h>
+#include <ft2build.h>
+#include FT_FREETYPE_H
+#include <glib.h>
+#include <poppler.h>
+
+/* A GRecMutex in static storage needs no initialisation (GLib); recursive,
+ * because FreeType may call its own public functions on the way. */
+static GRecMutex ft_lock;
+
+/* FreeType's own definition of name, once (under ft_lock). */
+#define REAL(type, name)                                                                  \
+    static type real_##name;                                                              \
+    if (!real_##name)                                                                     \
+    *(void **)&real_##name = dlsym(RTLD_NEXT, #name)
+
+typedef FT_Error (*new_face_fn)(FT_Library, const char *, FT_Long, FT_Face *);
+typedef FT_Error (*new_memory_face_fn)(FT_Library, const FT_Byte *, FT_Long, FT_Long, FT_Face *);
+typedef FT_Error (*open_face_fn)(FT_Library, const FT_Open_Args *, FT_Long, FT_Face *);
+typedef FT_Error (*face_fn)(FT_Face);
+
+FT_Error FT_New_Face(FT_Library lib, const char *path, FT_Long index, FT_Face *face)
+{
+    FT_Error e = FT_Err_Invalid_Library_Handle;
+
+    g_rec_mutex_lock(&ft_lock);
+    {
+        REAL(new_face_fn, FT_New_Face);
+        if (real_FT_New_Face)
+            e = real_FT_New_Face(lib, path, index, face);
+    }
+    g_rec_mutex_unlock(&ft_lock);
+    return e;
+}
+
+FT_Error FT_New_Memory_Face(FT_Library lib, const FT_Byte *base, FT_Long size, FT_Long index,
+                            FT_Face *face)
+{
+    FT_Error e = FT_Err_Invalid_Library_Handle;
+
+    g_rec_mutex_lock(&ft_lock);
+    {
+        REAL(new_memory_face_fn, FT_New_Memory_Face);
+        if (real_FT_New_Memory_Face)
+            e = real_FT_New_Memory_Face(lib, base, size, index, face);
+    }
+    g_rec_mutex_unlock(&ft_lock);
+    return e;
+}
+
+FT_Error FT_Open_Face(FT_Library lib, const FT_Open_Args *args, FT_Long index, FT_Face *face)
+{
+    FT_Error e = FT_Err_Invalid_Library_Handle;
+
+    g_rec_mutex_lock(&ft_lock);
+    {
+        REAL(open_face_fn, FT_Open_Face);
+        if (real_FT_Open_Face)
+            e = real_FT_Open_Face(lib, args, index, face);
+    }
+    g_rec_mutex_unlock(&ft_lock);
+    return e;
+}
+
+FT_Error FT_Reference_Face(FT_Face face)
+{
+    FT_Error e = FT_Err_Invalid_Face_Handle;
+
+    g_rec_mutex_lock(&ft_lock);
+    {
+        REAL(face_fn, FT_Reference_Face);
+        if (real_FT_Reference_Face)
+            e = real_FT_Reference_Face(face);
+    }
+    g_rec_mutex_unlock(&ft_lock);
+    return e;
+}
+
+FT_Error FT_Done_Face(FT_Face face)
+{
+    FT_Error e = FT_Err_Invalid_Face_Handle;
+
+    g_rec_mutex_lock(&ft_lock);
+    {
+        REAL(face_fn, FT_Done_Face);
+        if (real_FT_Done_Face)
+            e = real_FT_Done_Face(face);
+    }
+    g_rec_mutex_unlock(&ft_lock);
+    return e;
+}
+
+static cairo_status_t to_buffer(void *closure, const unsigned char *data, unsigned int n)
+{
+    g_byte_array_append(closure, data, n);
+    return CAIRO_STATUS_SUCCESS;
+}
+
+void cp_poppler_warm_up(void)
+{
+    static gsize done;
+
+    if (!g_once_init_enter(&done))
+        return;
+    {
+        GByteArray *pdf = g_byte_array_new();
+        cairo_surface_t *s = cairo_pdf_surface_create_for_stream(to_buffer, pdf, 20, 20);
+        cairo_t *cr = cairo_create(s);
+        PopplerDocument *doc;
+        GBytes *bytes;
+
+        /* One glyph, so that the document embeds a font. */
+        cairo_move_to(cr, 2, 15);
+        cairo_show_text(cr, "0");
+        cairo_destroy(cr);
+        cairo_surface_finish(s);
+        cairo_surface_destroy(s);
+        bytes = g_byte_array_free_to_bytes(pdf);
+        doc = poppler_document_new_from_bytes(bytes, NULL, NULL);
+        if (doc) {
+            PopplerPage *page = poppler_document_get_page(doc, 0);
+            if (page) {
+                cairo_surface_t *img = cairo_image_surface_create(CAIRO_FORMAT_RGB24, 20, 20);
+                cairo_t *icr = cairo_create(img);
+                poppler_page_render(page, icr);
+                cairo_destroy(icr);
+                cairo_surface_destroy(img);
+                g_object_unref(page);
+            }
+            g_object_unref(doc);
+        }
+        g_bytes_unref(bytes);
+    }
+    g_once_init_leave(&done, 1);
+}
