@@ -25,36 +25,42 @@ static const char *const agg_sql[] = {
     "  WHERE x.signataire = k.signataire AND x.periode = k.periode"
     "  AND x.indicateur = k.indicateur)",
     /* A year derived from the halves when no usable annual figure was
-     * sent: flux S1 + S2 (both needed), stock S2 (the level at the end). */
+     * sent: flux S1 + S2 (both needed), stock S2 (the level at the end).
+     * The CROSS JOINs keep the planner from scanning every usable value
+     * and probing each year for it (a.periode || '-S1' is not indexable
+     * from that side): catalog, years, expected keys by the index on
+     * (indicateur, periode), then the halves by primary key. */
     "INSERT OR IGNORE INTO cp_use SELECT a.signataire, a.periode, a.indicateur,"
     " s1.valeur + s2.valeur, 1"
     " FROM ref_indicateur i CROSS JOIN cp_per p CROSS JOIN cp_attendu a"
-    " JOIN cp_use s1 ON s1.signataire = a.signataire AND s1.indicateur = a.indicateur"
-    "  AND s1.periode = a.periode || '-S1' AND s1.derive = 0"
-    " JOIN cp_use s2 ON s2.signataire = a.signataire AND s2.indicateur = a.indicateur"
-    "  AND s2.periode = a.periode || '-S2' AND s2.derive = 0"
+    " CROSS JOIN cp_use s1 CROSS JOIN cp_use s2"
     " WHERE i.nature = 'flux' AND i.annuel_seul = 0 AND p.semestre = 0"
-    " AND a.indicateur = i.code AND a.periode = p.periode",
+    " AND a.indicateur = i.code AND a.periode = p.periode"
+    " AND s1.signataire = a.signataire AND s1.indicateur = a.indicateur"
+    " AND s1.periode = a.periode || '-S1' AND s1.derive = 0"
+    " AND s2.signataire = a.signataire AND s2.indicateur = a.indicateur"
+    " AND s2.periode = a.periode || '-S2' AND s2.derive = 0",
     "INSERT OR IGNORE INTO cp_use SELECT a.signataire, a.periode, a.indicateur, s2.valeur, 1"
-    " FROM ref_indicateur i CROSS JOIN cp_per p CROSS JOIN cp_attendu a"
-    " JOIN cp_use s2 ON s2.signataire = a.signataire AND s2.indicateur = a.indicateur"
-    "  AND s2.periode = a.periode || '-S2' AND s2.derive = 0"
+    " FROM ref_indicateur i CROSS JOIN cp_per p CROSS JOIN cp_attendu a CROSS JOIN cp_use s2"
     " WHERE i.nature = 'stock' AND i.annuel_seul = 0 AND p.semestre = 0"
-    " AND a.indicateur = i.code AND a.periode = p.periode",
+    " AND a.indicateur = i.code AND a.periode = p.periode"
+    " AND s2.signataire = a.signataire AND s2.indicateur = a.indicateur"
+    " AND s2.periode = a.periode || '-S2' AND s2.derive = 0",
     /* An average over the year: the halves weighted by their own weights. */
     "INSERT OR IGNORE INTO cp_use SELECT a.signataire, a.periode, a.indicateur,"
     " (v1.valeur * w1.valeur + v2.valeur * w2.valeur) / (w1.valeur + w2.valeur), 1"
     " FROM ref_indicateur i CROSS JOIN cp_per p CROSS JOIN cp_attendu a"
-    " JOIN cp_use v1 ON v1.signataire = a.signataire AND v1.indicateur = a.indicateur"
-    "  AND v1.periode = a.periode || '-S1' AND v1.derive = 0"
-    " JOIN cp_use v2 ON v2.signataire = a.signataire AND v2.indicateur = a.indicateur"
-    "  AND v2.periode = a.periode || '-S2' AND v2.derive = 0"
-    " JOIN cp_use w1 ON w1.signataire = a.signataire AND w1.indicateur = i.poids"
-    "  AND w1.periode = v1.periode AND w1.derive = 0"
-    " JOIN cp_use w2 ON w2.signataire = a.signataire AND w2.indicateur = i.poids"
-    "  AND w2.periode = v2.periode AND w2.derive = 0"
+    " CROSS JOIN cp_use v1 CROSS JOIN cp_use v2 CROSS JOIN cp_use w1 CROSS JOIN cp_use w2"
     " WHERE i.nature = 'moyenne' AND i.annuel_seul = 0 AND i.poids IS NOT NULL"
     " AND p.semestre = 0 AND a.indicateur = i.code AND a.periode = p.periode"
+    " AND v1.signataire = a.signataire AND v1.indicateur = a.indicateur"
+    " AND v1.periode = a.periode || '-S1' AND v1.derive = 0"
+    " AND v2.signataire = a.signataire AND v2.indicateur = a.indicateur"
+    " AND v2.periode = a.periode || '-S2' AND v2.derive = 0"
+    " AND w1.signataire = a.signataire AND w1.indicateur = i.poids"
+    " AND w1.periode = v1.periode AND w1.derive = 0"
+    " AND w2.signataire = a.signataire AND w2.indicateur = i.poids"
+    " AND w2.periode = v2.periode AND w2.derive = 0"
     " AND w1.valeur + w2.valeur <> 0",
 
     /* Contributions, one row per signatory, at the région level. */
