@@ -168,47 +168,79 @@ static const char agg_insert[] =
     " couverts, attendus, part_couverte, partiel, derive FROM cp_agg n"
     " WHERE NOT EXISTS (SELECT 1 FROM agregat a WHERE " AGG_KEY("a", "n") ")";
 
-/* Contributions, both levels: the région rows, and the same as 'national'.
- * Only the groups whose rows changed are rewritten: a group's rows are
- * compared through their count and two sums of row hashes. */
+/* Contributions, both levels: the région rows of cp_contrib, and the same
+ * as 'national'. Only the groups whose rows changed are rewritten: a
+ * group's rows are compared through their count and two sums of row
+ * hashes. A national group's signature is the sum of its régions' (the
+ * same rows, integer sums), so each row is hashed once and cp_contrib is
+ * not copied per level. */
 #define CONTRIB_SIG                                                                         \
     "count(*) AS n, sum(cp_hash(1, signataire, valeur, numerateur, denominateur, derive))"  \
     " AS h1, sum(cp_hash(2, signataire, valeur, numerateur, denominateur, derive)) AS h2"
 #define GROUP_KEY "niveau, zone, groupe, periode, indicateur"
+#define CONTRIB_COLS                                                                        \
+    "INSERT INTO contribution(niveau, zone, groupe, periode, indicateur, signataire, valeur," \
+    " numerateur, denominateur, derive)"
 
-static const char *const contrib_sql[] = {
-    "DROP TABLE IF EXISTS temp.cp_contrib2",
-    "CREATE TEMP TABLE cp_contrib2(niveau TEXT, zone TEXT, groupe TEXT, periode TEXT,"
-    " indicateur TEXT, signataire TEXT, valeur REAL, numerateur REAL, denominateur REAL,"
-    " derive INTEGER, PRIMARY KEY(niveau, zone, groupe, periode, indicateur, signataire))"
-    " WITHOUT ROWID",
-    "INSERT INTO cp_contrib2 SELECT 'region', zone, groupe, periode, indicateur, signataire,"
-    " valeur, numerateur, denominateur, derive FROM cp_contrib",
-    "INSERT INTO cp_contrib2 SELECT 'national', 'FR', groupe, periode, indicateur, signataire,"
-    " valeur, numerateur, denominateur, derive FROM cp_contrib",
+static const char *const contrib_diff_sql[] = {
     "DROP TABLE IF EXISTS temp.cp_gold",
     "DROP TABLE IF EXISTS temp.cp_gnew",
     "DROP TABLE IF EXISTS temp.cp_gchg",
     "CREATE TEMP TABLE cp_gold AS SELECT " GROUP_KEY ", " CONTRIB_SIG " FROM contribution"
     " GROUP BY " GROUP_KEY,
-    "CREATE TEMP TABLE cp_gnew AS SELECT " GROUP_KEY ", " CONTRIB_SIG " FROM cp_contrib2"
-    " GROUP BY " GROUP_KEY,
+    "CREATE TEMP TABLE cp_gnew AS SELECT 'region' AS niveau, zone, groupe, periode,"
+    " indicateur, " CONTRIB_SIG " FROM cp_contrib GROUP BY zone, groupe, periode, indicateur",
+    "INSERT INTO cp_gnew SELECT 'national', 'FR', groupe, periode, indicateur, sum(n),"
+    " sum(h1), sum(h2) FROM cp_gnew WHERE niveau = 'region' GROUP BY groupe, periode,"
+    " indicateur",
     "CREATE TEMP TABLE cp_gchg AS SELECT " GROUP_KEY " FROM"
     " (SELECT * FROM cp_gold EXCEPT SELECT * FROM cp_gnew)"
     " UNION SELECT " GROUP_KEY " FROM (SELECT * FROM cp_gnew EXCEPT SELECT * FROM cp_gold)",
     "DELETE FROM contribution WHERE (" GROUP_KEY ") IN (SELECT " GROUP_KEY " FROM cp_gchg)",
-    "INSERT INTO contribution(niveau, zone, groupe, periode, indicateur, signataire, valeur,"
-    " numerateur, denominateur, derive)"
-    " SELECT niveau, zone, groupe, periode, indicateur, signataire, valeur, numerateur,"
-    " denominateur, derive FROM cp_contrib2 WHERE (" GROUP_KEY ") IN"
-    " (SELECT " GROUP_KEY " FROM cp_gchg)",
+    CONTRIB_COLS
+    " SELECT 'national', 'FR', groupe, periode, indicateur, signataire, valeur, numerateur,"
+    " denominateur, derive FROM cp_contrib WHERE (groupe, periode, indicateur) IN"
+    " (SELECT groupe, periode, indicateur FROM cp_gchg WHERE niveau = 'national')",
+    CONTRIB_COLS
+    " SELECT 'region', zone, groupe, periode, indicateur, signataire, valeur, numerateur,"
+    " denominateur, derive FROM cp_contrib WHERE (zone, groupe, periode, indicateur) IN"
+    " (SELECT zone, groupe, periode, indicateur FROM cp_gchg WHERE niveau = 'region')",
     NULL,
 };
+
+/* No contribution recorded yet (a first run): every group is new. */
+static const char *const contrib_all_sql[] = {
+    CONTRIB_COLS
+    " SELECT 'national', 'FR', groupe, periode, indicateur, signataire, valeur, numerateur,"
+    " denominateur, derive FROM cp_contrib ORDER BY groupe, periode, indicateur, signataire",
+    CONTRIB_COLS
+    " SELECT 'region', zone, groupe, periode, indicateur, signataire, valeur, numerateur,"
+    " denominateur, derive FROM cp_contrib",
+    NULL,
+};
+
+/* 1 when the table has a row, 0 when empty, -1 on error. */
+static int has_rows(struct cp_run *run, const char *sql)
+{
+    sqlite3_stmt *q;
+    int s, any;
+
+    if (cp_db_prepare(run->db, sql, &q, run->err) < 0)
+        return -1;
+    s = sqlite3_step(q);
+    any = s == SQLITE_ROW;
+    sqlite3_finalize(q);
+    if (s != SQLITE_ROW && s != SQLITE_DONE)
+        return cp_run_dbfail(run, "lecture des contributions");
+    return any;
+}
 
 int cp_agg_run(struct cp_run *run, struct cp_consolidate_stats *st)
 {
     unsigned long removed, changed, added;
+    const char *const *contrib_sql;
     sqlite3_stmt *q = NULL;
+    int any;
 
     for (size_t i = 0; agg_sql[i]; i++)
         if (cp_run_exec(run, agg_sql[i]) < 0)
@@ -222,6 +254,9 @@ int cp_agg_run(struct cp_run *run, struct cp_consolidate_stats *st)
     if (cp_run_exec(run, agg_insert) < 0)
         return -1;
     added = (unsigned long)sqlite3_changes(run->db);
+    if ((any = has_rows(run, "SELECT 1 FROM contribution LIMIT 1")) < 0)
+        return -1;
+    contrib_sql = any ? contrib_diff_sql : contrib_all_sql;
     for (size_t i = 0; contrib_sql[i]; i++)
         if (cp_run_exec(run, contrib_sql[i]) < 0)
             return -1;
