@@ -1201,11 +1201,17 @@ static int evolution_successors(struct cp_run *run, const struct cp_rule *r)
     int s, rc = -1;
 
     if (cp_db_prepare(run->db,
+                      /* From the few signatories with predecessors, rather
+                       * than every value probed against cp_pred; in the
+                       * order of cp_cur (each period has its own year
+                       * before, so no value comes twice). */
                       "SELECT c.signataire, c.periode, c.indicateur, c.valeur, p.prec"
-                      " FROM cp_cur c JOIN cp_per p ON p.periode = c.periode"
+                      " FROM (SELECT DISTINCT signataire, periode FROM cp_pred) x"
+                      " CROSS JOIN cp_per p CROSS JOIN cp_cur c"
                       " JOIN ref_indicateur i ON i.code = c.indicateur"
-                      " WHERE c.valeur IS NOT NULL AND EXISTS (SELECT 1 FROM cp_pred x"
-                      "  WHERE x.signataire = c.signataire AND x.periode = p.prec)",
+                      " WHERE p.prec = x.periode AND c.signataire = x.signataire"
+                      " AND c.periode = p.periode AND c.valeur IS NOT NULL"
+                      " ORDER BY c.signataire, c.periode, c.indicateur",
                       &st, run->err) < 0 ||
         cp_db_prepare(run->db,
                       "SELECT x.pred, v.valeur, n.valeur, d.valeur, w.valeur FROM cp_pred x"
@@ -1444,10 +1450,13 @@ static int eval_atypique(struct cp_run *run, const struct cp_rule *r)
     int s, rc = -1;
 
     if (cp_db_prepare(run->db,
+                      /* From the catalog: only the natures the rule compares are
+                       * read (the planner would otherwise scan every value). */
                       "SELECT c.indicateur, c.periode, s.type, s.region, c.signataire, c.valeur"
-                      " FROM cp_cur c JOIN ref_indicateur i ON i.code = c.indicateur"
+                      " FROM ref_indicateur i CROSS JOIN cp_cur c"
                       " JOIN ref_signataire s ON s.code = c.signataire"
-                      " WHERE c.valeur IS NOT NULL AND ((i.nature = 'flux' AND ?1)"
+                      " WHERE c.indicateur = i.code AND c.valeur IS NOT NULL"
+                      " AND ((i.nature = 'flux' AND ?1)"
                       "  OR (i.nature = 'stock' AND ?2) OR (i.nature = 'ratio' AND ?3)"
                       "  OR (i.nature = 'moyenne' AND ?4))"
                       " ORDER BY c.indicateur, c.periode, s.type, s.region, c.signataire",
