@@ -205,7 +205,10 @@ static int pivot_codes(const struct cp_run *run, const char ***out, size_t *n)
 }
 
 /* One row per signatory and period, one column per code a relation reads
- * (codes are checked by the catalog loader: letters, digits, '_'). */
+ * (codes are checked by the catalog loader: letters, digits, '_'). Each
+ * cell is one primary-key lookup of cp_cur: a max(CASE ...) per code
+ * evaluated on every row of a GROUP BY cost twice as much. Rows in
+ * (signataire, periode) order, as the relations read them. */
 static int build_pivot(struct cp_run *run)
 {
     struct cp_buf sql = CP_BUF_INIT(1 << 20);
@@ -219,9 +222,8 @@ static int build_pivot(struct cp_run *run)
         cp_err_set(run->err, CP_EX_SOFTWARE, "memory", NULL, "mémoire insuffisante");
         goto out;
     }
-    cp_buf_adds(&sql, "CREATE TEMP TABLE cp_pivot AS SELECT k.signataire AS signataire,"
-                      " k.periode AS periode, s.type AS type, s.region AS region,"
-                      " p.annee AS annee, p.semestre AS semestre");
+    cp_buf_adds(&sql, "CREATE TEMP TABLE cp_pivot(signataire TEXT, periode TEXT, type TEXT,"
+                      " region TEXT, annee INT, semestre INT");
     for (size_t i = 0; i < n; i++) {
         const char *c = codes[i];
 
@@ -241,14 +243,20 @@ static int build_pivot(struct cp_run *run)
                 goto out;
             }
         }
-        cp_buf_addf(&sql, ", max(CASE WHEN k.indicateur = '%s' THEN k.valeur END) AS \"%s\"", c,
-                    c);
+        cp_buf_addf(&sql, ", \"%s\"", c);
     }
-    cp_buf_adds(&sql, " FROM cp_cur k JOIN ref_signataire s ON s.code = k.signataire"
-                      " JOIN cp_per p ON p.periode = k.periode WHERE k.indicateur IN (''");
+    cp_buf_adds(&sql, "); INSERT INTO cp_pivot SELECT k.signataire, k.periode, s.type, s.region,"
+                      " p.annee, p.semestre");
+    for (size_t i = 0; i < n; i++)
+        cp_buf_addf(&sql, ", (SELECT c.valeur FROM cp_cur c WHERE c.signataire = k.signataire"
+                          " AND c.periode = k.periode AND c.indicateur = '%s')", codes[i]);
+    cp_buf_adds(&sql, " FROM (SELECT signataire, periode FROM cp_cur WHERE indicateur IN (''");
     for (size_t i = 0; i < n; i++)
         cp_buf_addf(&sql, ", '%s'", codes[i]);
-    if (cp_buf_adds(&sql, ") GROUP BY k.signataire, k.periode") < 0) {
+    if (cp_buf_adds(&sql, ") GROUP BY signataire, periode) k"
+                          " JOIN ref_signataire s ON s.code = k.signataire"
+                          " JOIN cp_per p ON p.periode = k.periode"
+                          " ORDER BY k.signataire, k.periode") < 0) {
         cp_err_set(run->err, CP_EX_SOFTWARE, "memory", NULL, "catalogue trop grand");
         goto out;
     }
