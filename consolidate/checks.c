@@ -1311,16 +1311,28 @@ static int eval_evolution(struct cp_run *run, const struct cp_rule *r)
 {
     sqlite3_stmt *st;
     int s, rc = 0;
+    double floor = r->plancher[0] + 1e-9;
 
+    for (int u = 1; u < 4; u++)
+        if (r->plancher[u] + 1e-9 < floor)
+            floor = r->plancher[u] + 1e-9;
+    /* Only the pairs evolution_hit could keep reach C: a gap above the
+     * lowest floor, and above the threshold unless the year before is 0,
+     * computed with the same double operations (bound, not parsed). Every
+     * value in force has its catalog row (cp_cur is built from it). */
     if (cp_db_prepare(run->db,
                       "SELECT c.signataire, c.periode, c.indicateur, c.valeur, q.valeur, p.prec"
                       " FROM cp_cur c JOIN cp_per p ON p.periode = c.periode"
-                      " JOIN ref_indicateur i ON i.code = c.indicateur"
                       " JOIN cp_cur q ON q.signataire = c.signataire AND q.periode = p.prec"
                       "  AND q.indicateur = c.indicateur"
-                      " WHERE c.valeur IS NOT NULL AND q.valeur IS NOT NULL",
+                      " WHERE c.valeur IS NOT NULL AND q.valeur IS NOT NULL"
+                      " AND abs(c.valeur - q.valeur) > ?1 AND (q.valeur = 0"
+                      "  OR abs(c.valeur - q.valeur) > ?2 * abs(q.valeur) + ?3)",
                       &st, run->err) < 0)
         return -1;
+    sqlite3_bind_double(st, 1, floor);
+    sqlite3_bind_double(st, 2, r->seuil);
+    sqlite3_bind_double(st, 3, 1e-9);
     while (rc == 0 && (s = sqlite3_step(st)) == SQLITE_ROW) {
         const char *sig = col_text(st, 0), *per = col_text(st, 1), *code = col_text(st, 2),
                    *prevper = col_text(st, 5);
