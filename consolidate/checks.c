@@ -151,19 +151,33 @@ static const char *const scope_sql[] = {
     "CREATE INDEX cp_cur_ind ON cp_cur(indicateur, periode)",
     /* Who is expected to send what: in force, type and years of the
      * catalog, yearly-only indicators only for years, axis not taken back
-     * by the State. For periods with data and years derived from them. */
-    "CREATE TEMP TABLE cp_attendu(signataire TEXT, periode TEXT, indicateur TEXT, type TEXT,"
-    " region TEXT, obligatoire INTEGER, annuel_seul INTEGER,"
-    " PRIMARY KEY(signataire, periode, indicateur)) WITHOUT ROWID",
-    "INSERT INTO cp_attendu SELECT s.code, p.periode, i.code, s.type, s.region, i.obligatoire,"
-    " i.annuel_seul"
-    " FROM ref_signataire s JOIN cp_per p ON (p.role & 3) <> 0"
-    " JOIN ref_indicateur i ON p.annee BETWEEN i.annee_debut AND i.annee_fin"
+     * by the State. For periods with data and years derived from them.
+     * The (period, indicator) pairs each signatory type may owe are
+     * listed first (cp_pit), so that each signatory only walks its own
+     * type's pairs instead of testing every period and indicator. rang:
+     * the catalog order; releve: the period has data and the indicator
+     * is of its kind (yearly-only for a year, the others for a half),
+     * what COMPLETUDE checks. */
+    "CREATE TEMP TABLE cp_pit(type TEXT, periode TEXT, indicateur TEXT, annee INTEGER,"
+    " debut TEXT, fin TEXT, axe TEXT, obligatoire INTEGER, annuel_seul INTEGER, rang INTEGER,"
+    " releve INTEGER, PRIMARY KEY(type, periode, indicateur)) WITHOUT ROWID",
+    "INSERT INTO cp_pit SELECT t.type, p.periode, i.code, p.annee, p.debut, p.fin, i.axe,"
+    " i.obligatoire, i.annuel_seul, i.rang,"
+    " (p.role & 1) <> 0 AND (p.semestre = 0) = (i.annuel_seul = 1)"
+    " FROM (SELECT DISTINCT type FROM ref_signataire) t CROSS JOIN cp_per p"
+    " CROSS JOIN ref_indicateur i"
+    " WHERE (p.role & 3) <> 0 AND p.annee BETWEEN i.annee_debut AND i.annee_fin"
     "  AND (i.annuel_seul = 0 OR p.semestre = 0)"
-    "  AND instr(',' || i.types || ',', ',' || s.type || ',') > 0"
-    " WHERE " IN_FORCE("s", "p")
+    "  AND instr(',' || i.types || ',', ',' || t.type || ',') > 0",
+    "CREATE TEMP TABLE cp_attendu(signataire TEXT, periode TEXT, indicateur TEXT, type TEXT,"
+    " region TEXT, obligatoire INTEGER, annuel_seul INTEGER, rang INTEGER, releve INTEGER,"
+    " PRIMARY KEY(signataire, periode, indicateur)) WITHOUT ROWID",
+    "INSERT INTO cp_attendu SELECT s.code, x.periode, x.indicateur, s.type, s.region,"
+    " x.obligatoire, x.annuel_seul, x.rang, x.releve"
+    " FROM ref_signataire s CROSS JOIN cp_pit x"
+    " WHERE x.type = s.type AND " IN_FORCE("s", "x")
     " AND NOT EXISTS (SELECT 1 FROM ref_recentralisation r WHERE r.signataire = s.code"
-    "  AND r.axe = i.axe AND r.depuis <= p.annee)",
+    "  AND r.axe = x.axe AND r.depuis <= x.annee)",
     "CREATE INDEX cp_attendu_iptr ON cp_attendu(indicateur, periode, type, region)",
     /* Départements of each signatory, then predecessors: for a signatory
      * not in force during a period, the same-type signatories in force then
@@ -907,22 +921,22 @@ static int eval_annuel(struct cp_run *run, const struct cp_rule *r)
 
 /* ---- COMPLETUDE ------------------------------------------------------------------------- */
 
-/* The kind of indicator a period expects: yearly-only ones for a year,
- * the others for a half-year. */
-#define PERIOD_KIND "(p.semestre = 0) = (a.annuel_seul = 1)"
 
 static int eval_nothing_sent(struct cp_run *run, const struct cp_rule *r)
 {
     sqlite3_stmt *st;
     int s, rc = 0;
 
+    /* releve: a period with data, and an indicator of the kind it expects
+     * (yearly-only ones for a year, the others for a half-year); whether
+     * anything came is the same for a whole group. */
     if (cp_db_prepare(run->db,
                       "SELECT a.signataire, a.periode, sum(a.obligatoire) FROM cp_attendu a"
-                      " JOIN cp_per p ON p.periode = a.periode AND (p.role & 1) <> 0"
-                      " WHERE " PERIOD_KIND
-                      " AND NOT EXISTS (SELECT 1 FROM cp_cur k WHERE k.signataire = a.signataire"
+                      " WHERE a.releve = 1"
+                      " GROUP BY a.signataire, a.periode"
+                      " HAVING NOT EXISTS (SELECT 1 FROM cp_cur k WHERE k.signataire = a.signataire"
                       "  AND k.periode = a.periode)"
-                      " GROUP BY a.signataire, a.periode ORDER BY a.signataire, a.periode",
+                      " ORDER BY a.signataire, a.periode",
                       &st, run->err) < 0)
         return -1;
     while (rc == 0 && (s = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1002,18 +1016,20 @@ static int eval_completude(struct cp_run *run, const struct cp_rule *r)
     if (!r->only && eval_nothing_sent(run, r) < 0)
         goto out;
     if (cp_db_prepare(run->db,
-                      "SELECT a.signataire, a.periode, a.indicateur, k.valeur_id IS NOT NULL,"
-                      " k.manquant FROM cp_attendu a"
-                      " JOIN cp_per p ON p.periode = a.periode AND (p.role & 1) <> 0"
-                      " JOIN ref_indicateur i ON i.code = a.indicateur"
-                      " LEFT JOIN cp_cur k ON k.signataire = a.signataire"
-                      "  AND k.periode = a.periode AND k.indicateur = a.indicateur"
-                      " WHERE a.obligatoire = 1 AND " PERIOD_KIND
-                      " AND (k.valeur_id IS NULL OR (k.valeur IS NULL"
-                      "  AND coalesce(k.manquant, '') <> 'SO' AND ?1))"
-                      " AND EXISTS (SELECT 1 FROM cp_cur x WHERE x.signataire = a.signataire"
-                      "  AND x.periode = a.periode)"
-                      " ORDER BY a.signataire, a.periode, i.rang",
+                      /* releve as above, rang the catalog order; whether the
+                       * signatory sent anything for the period is asked only
+                       * of the keys found missing (materialised first). */
+                      "WITH m AS MATERIALIZED (SELECT a.signataire, a.periode, a.indicateur,"
+                      "  a.rang, k.valeur_id IS NOT NULL AS sent, k.manquant FROM cp_attendu a"
+                      "  LEFT JOIN cp_cur k ON k.signataire = a.signataire"
+                      "   AND k.periode = a.periode AND k.indicateur = a.indicateur"
+                      "  WHERE a.obligatoire = 1 AND a.releve = 1"
+                      "  AND (k.valeur_id IS NULL OR (k.valeur IS NULL"
+                      "   AND coalesce(k.manquant, '') <> 'SO' AND ?1)))"
+                      " SELECT m.signataire, m.periode, m.indicateur, m.sent, m.manquant FROM m"
+                      " WHERE EXISTS (SELECT 1 FROM cp_cur x WHERE x.signataire = m.signataire"
+                      "  AND x.periode = m.periode)"
+                      " ORDER BY m.signataire, m.periode, m.rang",
                       &st, run->err) < 0)
         goto out;
     sqlite3_bind_int(st, 1, !r->nc_present);
