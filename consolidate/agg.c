@@ -14,11 +14,14 @@
 static const char *const agg_sql[] = {
     /* Usable values: reported, expected from that signatory for that
      * period (in force, type, years, not recentralised) and not under a
-     * bloquant finding. */
+     * bloquant finding; with the signatory's région and type and the
+     * indicator's nature, as cp_attendu has them. */
     "DROP TABLE IF EXISTS temp.cp_use",
     "CREATE TEMP TABLE cp_use(signataire TEXT, periode TEXT, indicateur TEXT, valeur REAL,"
-    " derive INTEGER NOT NULL, PRIMARY KEY(signataire, periode, indicateur)) WITHOUT ROWID",
-    "INSERT INTO cp_use SELECT k.signataire, k.periode, k.indicateur, k.valeur, 0"
+    " derive INTEGER NOT NULL, region TEXT, type TEXT, nature TEXT,"
+    " PRIMARY KEY(signataire, periode, indicateur)) WITHOUT ROWID",
+    "INSERT INTO cp_use SELECT k.signataire, k.periode, k.indicateur, k.valeur, 0, a.region,"
+    " a.type, a.nature"
     " FROM cp_cur k JOIN cp_attendu a ON a.signataire = k.signataire"
     "  AND a.periode = k.periode AND a.indicateur = k.indicateur"
     " WHERE k.valeur IS NOT NULL AND NOT EXISTS (SELECT 1 FROM exclusion x"
@@ -31,7 +34,7 @@ static const char *const agg_sql[] = {
      * from that side): catalog, years, expected keys by the index on
      * (indicateur, periode), then the halves by primary key. */
     "INSERT OR IGNORE INTO cp_use SELECT a.signataire, a.periode, a.indicateur,"
-    " s1.valeur + s2.valeur, 1"
+    " s1.valeur + s2.valeur, 1, a.region, a.type, i.nature"
     " FROM ref_indicateur i CROSS JOIN cp_per p CROSS JOIN cp_attendu a"
     " CROSS JOIN cp_use s1 CROSS JOIN cp_use s2"
     " WHERE i.nature = 'flux' AND i.annuel_seul = 0 AND p.semestre = 0"
@@ -40,7 +43,8 @@ static const char *const agg_sql[] = {
     " AND s1.periode = a.periode || '-S1' AND s1.derive = 0"
     " AND s2.signataire = a.signataire AND s2.indicateur = a.indicateur"
     " AND s2.periode = a.periode || '-S2' AND s2.derive = 0",
-    "INSERT OR IGNORE INTO cp_use SELECT a.signataire, a.periode, a.indicateur, s2.valeur, 1"
+    "INSERT OR IGNORE INTO cp_use SELECT a.signataire, a.periode, a.indicateur, s2.valeur, 1,"
+    " a.region, a.type, i.nature"
     " FROM ref_indicateur i CROSS JOIN cp_per p CROSS JOIN cp_attendu a CROSS JOIN cp_use s2"
     " WHERE i.nature = 'stock' AND i.annuel_seul = 0 AND p.semestre = 0"
     " AND a.indicateur = i.code AND a.periode = p.periode"
@@ -48,7 +52,8 @@ static const char *const agg_sql[] = {
     " AND s2.periode = a.periode || '-S2' AND s2.derive = 0",
     /* An average over the year: the halves weighted by their own weights. */
     "INSERT OR IGNORE INTO cp_use SELECT a.signataire, a.periode, a.indicateur,"
-    " (v1.valeur * w1.valeur + v2.valeur * w2.valeur) / (w1.valeur + w2.valeur), 1"
+    " (v1.valeur * w1.valeur + v2.valeur * w2.valeur) / (w1.valeur + w2.valeur), 1,"
+    " a.region, a.type, i.nature"
     " FROM ref_indicateur i CROSS JOIN cp_per p CROSS JOIN cp_attendu a"
     " CROSS JOIN cp_use v1 CROSS JOIN cp_use v2 CROSS JOIN cp_use w1 CROSS JOIN cp_use w2"
     " WHERE i.nature = 'moyenne' AND i.annuel_seul = 0 AND i.poids IS NOT NULL"
@@ -68,11 +73,8 @@ static const char *const agg_sql[] = {
     "CREATE TEMP TABLE cp_contrib(zone TEXT, groupe TEXT, periode TEXT, indicateur TEXT,"
     " signataire TEXT, valeur REAL, numerateur REAL, denominateur REAL, derive INTEGER,"
     " PRIMARY KEY(zone, groupe, periode, indicateur, signataire)) WITHOUT ROWID",
-    "INSERT INTO cp_contrib SELECT s.region, s.type, u.periode, u.indicateur, u.signataire,"
-    " u.valeur, NULL, NULL, u.derive"
-    " FROM cp_use u JOIN ref_indicateur i ON i.code = u.indicateur"
-    "  AND i.nature IN ('flux', 'stock')"
-    " JOIN ref_signataire s ON s.code = u.signataire",
+    "INSERT INTO cp_contrib SELECT region, type, periode, indicateur, signataire, valeur,"
+    " NULL, NULL, derive FROM cp_use WHERE nature IN ('flux', 'stock')",
     /* Ratios: only signatories with both a usable numerator and a usable
      * denominator; their rate is recomputed, never the one they reported. */
     "INSERT INTO cp_contrib SELECT a.region, a.type, a.periode, a.indicateur, a.signataire,"
