@@ -172,7 +172,8 @@ static int run_stage(const struct cp_consolidate_opts *o, int skip_unchanged,
     /* The files are fingerprinted before they are read (see internal.h). */
     if (cp_consolidate_inputs_files(o, files_fp, err) < 0)
         return -1;
-    if (cp_db_open(&db, o->db_path, 0, err) < 0)
+    /* Many rows written: the generation moves once, with cp_db_begin. */
+    if (cp_db_open(&db, o->db_path, CP_DB_BULK, err) < 0)
         return -1;
     if (refuse_national_db(db, err) < 0)
         goto out;
