@@ -190,6 +190,10 @@ static int run_stage(const struct cp_consolidate_opts *o, int skip_unchanged,
     }
     if (o->data_dir && sync_reference(db, o->data_dir, err) < 0)
         goto out;
+    /* The run reads the whole database once or more: mapped, its pages are
+     * not copied into the page cache first (about 0.02 s on the national
+     * bench). Best effort: without it, the same run, read as usual. */
+    sqlite3_exec(db, "PRAGMA mmap_size = 268435456", NULL, NULL, NULL);
     /* Everything from here reads and writes one snapshot. */
     if (cp_db_begin(db, err) < 0)
         goto out;
