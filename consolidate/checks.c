@@ -858,18 +858,29 @@ static int eval_annuel(struct cp_run *run, const struct cp_rule *r)
     sqlite3_stmt *st;
     int s, rc = 0;
 
+    /* From the catalog's flux and the years (the planner scanned every
+     * value and probed its S1 first), in the order of cp_cur. Only the
+     * years whose gap is beyond the tolerance reach C, computed with the
+     * same double operations as below (bound, not parsed). */
     if (cp_db_prepare(run->db,
                       "SELECT y.signataire, y.periode, y.indicateur, y.valeur, a.valeur, b.valeur"
-                      " FROM cp_cur y JOIN ref_indicateur i ON i.code = y.indicateur"
-                      "  AND i.nature = 'flux' AND i.annuel_seul = 0"
-                      " JOIN cp_per p ON p.periode = y.periode AND p.semestre = 0"
-                      " JOIN cp_cur a ON a.signataire = y.signataire AND a.indicateur = y.indicateur"
-                      "  AND a.periode = y.periode || '-S1'"
-                      " JOIN cp_cur b ON b.signataire = y.signataire AND b.indicateur = y.indicateur"
-                      "  AND b.periode = y.periode || '-S2'"
-                      " WHERE y.valeur IS NOT NULL AND a.valeur IS NOT NULL AND b.valeur IS NOT NULL",
+                      " FROM ref_indicateur i CROSS JOIN cp_per p CROSS JOIN cp_cur y"
+                      " CROSS JOIN cp_cur a CROSS JOIN cp_cur b"
+                      " WHERE i.nature = 'flux' AND i.annuel_seul = 0 AND p.semestre = 0"
+                      " AND y.indicateur = i.code AND y.periode = p.periode"
+                      " AND a.signataire = y.signataire AND a.indicateur = y.indicateur"
+                      " AND a.periode = y.periode || '-S1'"
+                      " AND b.signataire = y.signataire AND b.indicateur = y.indicateur"
+                      " AND b.periode = y.periode || '-S2'"
+                      " AND y.valeur IS NOT NULL AND a.valeur IS NOT NULL AND b.valeur IS NOT NULL"
+                      " AND abs(y.valeur - (a.valeur + b.valeur))"
+                      "  > ?1 + ?2 * abs(a.valeur + b.valeur) + ?3"
+                      " ORDER BY y.signataire, y.periode, y.indicateur",
                       &st, run->err) < 0)
         return -1;
+    sqlite3_bind_double(st, 1, r->tol_abs);
+    sqlite3_bind_double(st, 2, r->tol_rel);
+    sqlite3_bind_double(st, 3, 1e-9);
     while (rc == 0 && (s = sqlite3_step(st)) == SQLITE_ROW) {
         const char *sig = col_text(st, 0), *per = col_text(st, 1), *code = col_text(st, 2);
         const struct cp_cat_ind *d = cp_run_ind(run, code);
