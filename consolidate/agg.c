@@ -118,12 +118,19 @@ static const char *const agg_sql[] = {
     " sum(attendus), sum(base) FROM cp_expect WHERE niveau = 'region'"
     " GROUP BY groupe, periode, indicateur",
 
+    /* Declared as agregat is, with the same index, so that a first run
+     * copies it there as it is (cp_agg_run). */
     "DROP TABLE IF EXISTS temp.cp_agg",
-    "CREATE TEMP TABLE cp_agg(niveau TEXT, zone TEXT, groupe TEXT, periode TEXT,"
-    " indicateur TEXT, valeur REAL, numerateur REAL, denominateur REAL, couverts INTEGER,"
-    " attendus INTEGER, part_couverte REAL, partiel INTEGER, derive INTEGER,"
+    "CREATE TEMP TABLE cp_agg("
+    " niveau TEXT NOT NULL CHECK (niveau IN ('region','national')),"
+    " zone TEXT NOT NULL, groupe TEXT NOT NULL, periode TEXT NOT NULL,"
+    " indicateur TEXT NOT NULL, valeur REAL, numerateur REAL, denominateur REAL,"
+    " couverts INTEGER NOT NULL, attendus INTEGER NOT NULL, part_couverte REAL,"
+    " partiel INTEGER NOT NULL, derive INTEGER NOT NULL DEFAULT 0,"
+    " regions_couvertes INTEGER, regions_attendues INTEGER,"
     " PRIMARY KEY(niveau, zone, groupe, periode, indicateur)) WITHOUT ROWID",
-    "INSERT INTO cp_agg SELECT x.niveau, x.zone, x.groupe, x.periode, x.indicateur,"
+    "INSERT INTO cp_agg(niveau, zone, groupe, periode, indicateur, valeur, numerateur,"
+    " denominateur, couverts, attendus, part_couverte, partiel, derive) SELECT x.niveau, x.zone, x.groupe, x.periode, x.indicateur,"
     " CASE WHEN i.nature IN ('ratio', 'moyenne') THEN"
     "  CASE WHEN x.den <> 0 THEN (CASE WHEN i.nature = 'ratio' AND i.unite = 'pct'"
     "   THEN 100.0 ELSE 1.0 END) * x.num / x.den END"
@@ -143,6 +150,7 @@ static const char *const agg_sql[] = {
     " JOIN ref_indicateur i ON i.code = x.indicateur"
     " LEFT JOIN cp_expect e ON e.niveau = x.niveau AND e.zone = x.zone AND e.groupe = x.groupe"
     "  AND e.periode = x.periode AND e.indicateur = x.indicateur",
+    "CREATE INDEX temp.cp_agg_periode ON cp_agg(periode, niveau, zone)",
     NULL,
 };
 
@@ -221,6 +229,22 @@ static const char *const contrib_all_sql[] = {
     NULL,
 };
 
+/* A count(*), (unsigned long)-1 on error. */
+static unsigned long count_rows(struct cp_run *run, const char *sql)
+{
+    sqlite3_stmt *q;
+    unsigned long n = (unsigned long)-1;
+
+    if (cp_db_prepare(run->db, sql, &q, run->err) < 0)
+        return n;
+    if (sqlite3_step(q) == SQLITE_ROW)
+        n = (unsigned long)sqlite3_column_int64(q, 0);
+    else
+        cp_run_dbfail(run, "décompte");
+    sqlite3_finalize(q);
+    return n;
+}
+
 /* 1 when the table has a row, 0 when empty, -1 on error. */
 static int has_rows(struct cp_run *run, const char *sql)
 {
@@ -247,15 +271,27 @@ int cp_agg_run(struct cp_run *run, struct cp_consolidate_stats *st)
     for (size_t i = 0; agg_sql[i]; i++)
         if (cp_run_exec(run, agg_sql[i]) < 0)
             return -1;
-    if (cp_run_exec(run, agg_delete) < 0)
+    if ((any = has_rows(run, "SELECT 1 FROM agregat LIMIT 1")) < 0)
         return -1;
-    removed = (unsigned long)sqlite3_changes(run->db);
-    if (cp_run_exec(run, agg_update) < 0)
-        return -1;
-    changed = (unsigned long)sqlite3_changes(run->db);
-    if (cp_run_exec(run, agg_insert) < 0)
-        return -1;
-    added = (unsigned long)sqlite3_changes(run->db);
+    if (!any) {
+        /* A first run: every aggregate is new. Into the empty table, SQLite
+         * copies cp_agg's records and index entries as they are (the
+         * transfer optimisation: same declaration, same index). */
+        if (cp_run_exec(run, "INSERT INTO agregat SELECT * FROM cp_agg") < 0 ||
+            (added = count_rows(run, "SELECT count(*) FROM agregat")) == (unsigned long)-1)
+            return -1;
+        removed = changed = 0;
+    } else {
+        if (cp_run_exec(run, agg_delete) < 0)
+            return -1;
+        removed = (unsigned long)sqlite3_changes(run->db);
+        if (cp_run_exec(run, agg_update) < 0)
+            return -1;
+        changed = (unsigned long)sqlite3_changes(run->db);
+        if (cp_run_exec(run, agg_insert) < 0)
+            return -1;
+        added = (unsigned long)sqlite3_changes(run->db);
+    }
     if ((any = has_rows(run, "SELECT 1 FROM contribution LIMIT 1")) < 0)
         return -1;
     contrib_sql = any ? contrib_diff_sql : contrib_all_sql;
