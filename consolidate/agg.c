@@ -32,13 +32,17 @@ static const char *const agg_sql[] = {
      * The CROSS JOINs keep the planner from scanning every usable value
      * and probing each year for it (a.periode || '-S1' is not indexable
      * from that side): catalog, years, expected keys by the index on
-     * (indicateur, periode), then the halves by primary key. */
+     * (indicateur, periode), then the halves by primary key. A key already
+     * usable is left out before its halves are looked up (OR IGNORE would
+     * leave it anyway). */
     "INSERT OR IGNORE INTO cp_use SELECT a.signataire, a.periode, a.indicateur,"
     " s1.valeur + s2.valeur, 1, a.region, a.type, i.nature"
     " FROM ref_indicateur i CROSS JOIN cp_per p CROSS JOIN cp_attendu a"
     " CROSS JOIN cp_use s1 CROSS JOIN cp_use s2"
     " WHERE i.nature = 'flux' AND i.annuel_seul = 0 AND p.semestre = 0"
     " AND a.indicateur = i.code AND a.periode = p.periode"
+    " AND NOT EXISTS (SELECT 1 FROM cp_use y WHERE y.signataire = a.signataire"
+    "  AND y.periode = a.periode AND y.indicateur = a.indicateur)"
     " AND s1.signataire = a.signataire AND s1.indicateur = a.indicateur"
     " AND s1.periode = a.periode || '-S1' AND s1.derive = 0"
     " AND s2.signataire = a.signataire AND s2.indicateur = a.indicateur"
@@ -48,6 +52,8 @@ static const char *const agg_sql[] = {
     " FROM ref_indicateur i CROSS JOIN cp_per p CROSS JOIN cp_attendu a CROSS JOIN cp_use s2"
     " WHERE i.nature = 'stock' AND i.annuel_seul = 0 AND p.semestre = 0"
     " AND a.indicateur = i.code AND a.periode = p.periode"
+    " AND NOT EXISTS (SELECT 1 FROM cp_use y WHERE y.signataire = a.signataire"
+    "  AND y.periode = a.periode AND y.indicateur = a.indicateur)"
     " AND s2.signataire = a.signataire AND s2.indicateur = a.indicateur"
     " AND s2.periode = a.periode || '-S2' AND s2.derive = 0",
     /* An average over the year: the halves weighted by their own weights. */
@@ -58,6 +64,8 @@ static const char *const agg_sql[] = {
     " CROSS JOIN cp_use v1 CROSS JOIN cp_use v2 CROSS JOIN cp_use w1 CROSS JOIN cp_use w2"
     " WHERE i.nature = 'moyenne' AND i.annuel_seul = 0 AND i.poids IS NOT NULL"
     " AND p.semestre = 0 AND a.indicateur = i.code AND a.periode = p.periode"
+    " AND NOT EXISTS (SELECT 1 FROM cp_use y WHERE y.signataire = a.signataire"
+    "  AND y.periode = a.periode AND y.indicateur = a.indicateur)"
     " AND v1.signataire = a.signataire AND v1.indicateur = a.indicateur"
     " AND v1.periode = a.periode || '-S1' AND v1.derive = 0"
     " AND v2.signataire = a.signataire AND v2.indicateur = a.indicateur"
