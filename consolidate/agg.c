@@ -76,11 +76,15 @@ static const char *const agg_sql[] = {
     " AND w2.periode = v2.periode AND w2.derive = 0"
     " AND w1.valeur + w2.valeur <> 0",
 
-    /* Contributions, one row per signatory, at the région level. */
+    /* Contributions, one row per signatory, at the région level. Keyed by
+     * group, period and indicator, then zone and signatory, so that both
+     * levels' sums read it in key order without sorting it: a région's
+     * rows in signatory order, the nation's in zone then signatory order
+     * (the order of every sum matters to the last bit). */
     "DROP TABLE IF EXISTS temp.cp_contrib",
     "CREATE TEMP TABLE cp_contrib(zone TEXT, groupe TEXT, periode TEXT, indicateur TEXT,"
     " signataire TEXT, valeur REAL, numerateur REAL, denominateur REAL, derive INTEGER,"
-    " PRIMARY KEY(zone, groupe, periode, indicateur, signataire)) WITHOUT ROWID",
+    " PRIMARY KEY(groupe, periode, indicateur, zone, signataire)) WITHOUT ROWID",
     "INSERT INTO cp_contrib SELECT region, type, periode, indicateur, signataire, valeur,"
     " NULL, NULL, derive FROM cp_use WHERE nature IN ('flux', 'stock')",
     /* Ratios: only signatories with both a usable numerator and a usable
@@ -226,11 +230,14 @@ static const char *const contrib_diff_sql[] = {
     NULL,
 };
 
-/* No contribution recorded yet (a first run): every group is new. */
+/* No contribution recorded yet (a first run): every group is new. The
+ * national rows come almost in key order (signatories by zone within a
+ * group); sorting the région rows would cost more than inserting them as
+ * they come. */
 static const char *const contrib_all_sql[] = {
     CONTRIB_COLS
     " SELECT 'national', 'FR', groupe, periode, indicateur, signataire, valeur, numerateur,"
-    " denominateur, derive FROM cp_contrib ORDER BY groupe, periode, indicateur, signataire",
+    " denominateur, derive FROM cp_contrib",
     CONTRIB_COLS
     " SELECT 'region', zone, groupe, periode, indicateur, signataire, valeur, numerateur,"
     " denominateur, derive FROM cp_contrib",
