@@ -1614,13 +1614,18 @@ static int eval_hors_delai(struct cp_run *run, const struct cp_rule *r)
     int s, rc = 0;
 
     /* The first reception of figures for the period: a correction sent
-     * after the deadline does not make a signatory late. */
-    if (cp_db_prepare(run->db,
+     * after the deadline does not make a signatory late. Each accepted
+     * file's rank (recu_le|nom) is built once (cp_fk), not once per value;
+     * the plan is the same (values by valeur_cle, then their file), so a
+     * tie picks the same file. */
+    if (cp_run_exec(run, "DROP TABLE IF EXISTS temp.cp_fk;"
+                         "CREATE TEMP TABLE cp_fk(id INTEGER PRIMARY KEY, recu_le, nom, rang);"
+                         "INSERT INTO cp_fk SELECT id, recu_le, nom, recu_le || '|' || nom"
+                         " FROM fichier WHERE statut IN ('accepte', 'accepte_partiel')") < 0 ||
+        cp_db_prepare(run->db,
                       "SELECT x.signataire, x.periode, x.recu_le, x.nom, x.id, p.echeance FROM"
-                      " (SELECT v.signataire, v.periode, f.recu_le, f.nom, f.id,"
-                      "  min(f.recu_le || '|' || f.nom)"
-                      "  FROM valeur v JOIN fichier f ON f.id = v.fichier_id"
-                      "  WHERE f.statut IN ('accepte', 'accepte_partiel')"
+                      " (SELECT v.signataire, v.periode, f.recu_le, f.nom, f.id, min(f.rang)"
+                      "  FROM valeur v JOIN cp_fk f ON f.id = v.fichier_id"
                       "  GROUP BY v.signataire, v.periode) x"
                       " JOIN cp_per p ON p.periode = x.periode"
                       " WHERE substr(x.recu_le, 1, 10) > p.echeance",
