@@ -219,19 +219,66 @@ static int pivot_codes(const struct cp_run *run, const char ***out, size_t *n)
     return 0;
 }
 
-/* One row per signatory and period, one column per code a relation reads
- * (codes are checked by the catalog loader: letters, digits, '_'). Each
- * cell is one primary-key lookup of cp_cur: a max(CASE ...) per code
- * evaluated on every row of a GROUP BY cost twice as much. Rows in
- * (signataire, periode) order, as the relations read them. */
+static int str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The pivot's row of one signatory and period (sig, per; NULL-terminated
+ * copies) from the cells read, when the signatory and the period are
+ * known, as the joins of the SQL it replaces required. */
+static int pivot_row(struct cp_run *run, sqlite3_stmt *who, sqlite3_stmt *ins, const char *sig,
+                     const char *per, size_t n, const unsigned char *has, const double *v)
+{
+    int s, rc = 0;
+
+    sqlite3_bind_text(who, 1, sig, -1, SQLITE_STATIC);
+    sqlite3_bind_text(who, 2, per, -1, SQLITE_STATIC);
+    s = sqlite3_step(who);
+    if (s == SQLITE_ROW) {
+        sqlite3_bind_text(ins, 1, sig, -1, SQLITE_STATIC);
+        sqlite3_bind_text(ins, 2, per, -1, SQLITE_STATIC);
+        for (int j = 0; j < 4; j++)
+            sqlite3_bind_value(ins, 3 + j, sqlite3_column_value(who, j));
+        for (size_t j = 0; j < n; j++) {
+            if (has[j])
+                sqlite3_bind_double(ins, 7 + (int)j, v[j]);
+            else
+                sqlite3_bind_null(ins, 7 + (int)j);
+        }
+        if (sqlite3_step(ins) != SQLITE_DONE)
+            rc = cp_run_dbfail(run, "tableau des indicateurs");
+        sqlite3_reset(ins);
+        sqlite3_clear_bindings(ins);
+    } else if (s != SQLITE_DONE) {
+        rc = cp_run_dbfail(run, "tableau des indicateurs");
+    }
+    sqlite3_reset(who);
+    sqlite3_clear_bindings(who);
+    return rc;
+}
+
+/*
+ * One row per signatory and period that has a value (or a missing one) of
+ * a code a relation reads, one column per such code, NULL when absent;
+ * rows in (signataire, periode) order, as the relations read them. Filled
+ * from one read of cp_cur in key order, the cells gathered in C: a
+ * max(CASE ...) per code on every row of a GROUP BY, or a lookup per
+ * cell, cost two to three times as much. (codes: checked by the catalog
+ * loader, letters, digits, '_'.)
+ */
 static int build_pivot(struct cp_run *run)
 {
     struct cp_buf sql = CP_BUF_INIT(1 << 20);
     static const char *const reserved[] = {"signataire", "periode", "type", "region",
                                            "annee", "semestre", NULL};
-    const char **codes = NULL;
+    const char **codes = NULL, **sorted = NULL;
+    sqlite3_stmt *rd = NULL, *who = NULL, *ins = NULL;
+    unsigned char *has = NULL;
+    double *v = NULL;
+    char *sig = NULL, *per = NULL;
     size_t n = 0;
-    int rc = -1;
+    int rc = -1, s, any = 0;
 
     if (pivot_codes(run, &codes, &n) < 0) {
         cp_err_set(run->err, CP_EX_SOFTWARE, "memory", NULL, "mémoire insuffisante");
@@ -260,23 +307,89 @@ static int build_pivot(struct cp_run *run)
         }
         cp_buf_addf(&sql, ", \"%s\"", c);
     }
-    cp_buf_adds(&sql, "); INSERT INTO cp_pivot SELECT k.signataire, k.periode, s.type, s.region,"
-                      " p.annee, p.semestre");
-    for (size_t i = 0; i < n; i++)
-        cp_buf_addf(&sql, ", (SELECT c.valeur FROM cp_cur c WHERE c.signataire = k.signataire"
-                          " AND c.periode = k.periode AND c.indicateur = '%s')", codes[i]);
-    cp_buf_adds(&sql, " FROM (SELECT signataire, periode FROM cp_cur WHERE indicateur IN (''");
-    for (size_t i = 0; i < n; i++)
-        cp_buf_addf(&sql, ", '%s'", codes[i]);
-    if (cp_buf_adds(&sql, ") GROUP BY signataire, periode) k"
-                          " JOIN ref_signataire s ON s.code = k.signataire"
-                          " JOIN cp_per p ON p.periode = k.periode"
-                          " ORDER BY k.signataire, k.periode") < 0) {
+    if (cp_buf_adds(&sql, ")") < 0) {
         cp_err_set(run->err, CP_EX_SOFTWARE, "memory", NULL, "catalogue trop grand");
         goto out;
     }
-    rc = cp_run_exec(run, cp_buf_str(&sql));
+    if (cp_run_exec(run, cp_buf_str(&sql)) < 0)
+        goto out;
+    if (n == 0) {
+        rc = 0;
+        goto out;
+    }
+    cp_buf_reset(&sql);
+    cp_buf_adds(&sql, "INSERT INTO cp_pivot VALUES(?1, ?2, ?3, ?4, ?5, ?6");
+    for (size_t i = 0; i < n; i++)
+        cp_buf_addf(&sql, ", ?%zu", i + 7);
+    sorted = malloc(n * sizeof *sorted);
+    has = calloc(n, 1);
+    v = calloc(n, sizeof *v);
+    if (cp_buf_adds(&sql, ")") < 0 || !sorted || !has || !v) {
+        cp_err_set(run->err, CP_EX_SOFTWARE, "memory", NULL, "mémoire insuffisante");
+        goto out;
+    }
+    memcpy(sorted, codes, n * sizeof *sorted);
+    qsort(sorted, n, sizeof *sorted, str_cmp);
+    if (cp_db_prepare(run->db, cp_buf_str(&sql), &ins, run->err) < 0 ||
+        cp_db_prepare(run->db,
+                      "SELECT s.type, s.region, p.annee, p.semestre FROM ref_signataire s,"
+                      " cp_per p WHERE s.code = ?1 AND p.periode = ?2",
+                      &who, run->err) < 0 ||
+        cp_db_prepare(run->db, "SELECT signataire, periode, indicateur, valeur FROM cp_cur",
+                      &rd, run->err) < 0)
+        goto out;
+    for (;;) {
+        const char *rs = NULL, *rp = NULL, *ri, *const *hit;
+        int row = (s = sqlite3_step(rd)) == SQLITE_ROW;
+
+        if (row) {
+            rs = (const char *)sqlite3_column_text(rd, 0);
+            rp = (const char *)sqlite3_column_text(rd, 1);
+            if (!rs || !rp)
+                continue; /* cannot match a known signatory and period */
+        }
+        if (sig && (!row || strcmp(rs, sig) != 0 || strcmp(rp, per) != 0)) {
+            if (any && pivot_row(run, who, ins, sig, per, n, has, v) < 0)
+                goto out;
+            free(sig);
+            free(per);
+            sig = per = NULL;
+        }
+        if (!row)
+            break;
+        if (!sig) {
+            if (!(sig = strdup(rs)) || !(per = strdup(rp))) {
+                cp_err_set(run->err, CP_EX_SOFTWARE, "memory", NULL, "mémoire insuffisante");
+                goto out;
+            }
+            memset(has, 0, n);
+            any = 0;
+        }
+        ri = (const char *)sqlite3_column_text(rd, 2);
+        if (ri && (hit = bsearch(&ri, sorted, n, sizeof *sorted, str_cmp))) {
+            for (size_t j = 0; j < n; j++) {
+                if (codes[j] == *hit) {
+                    has[j] = sqlite3_column_type(rd, 3) != SQLITE_NULL;
+                    v[j] = sqlite3_column_double(rd, 3);
+                }
+            }
+            any = 1;
+        }
+    }
+    if (s != SQLITE_DONE) {
+        cp_run_dbfail(run, "tableau des indicateurs");
+        goto out;
+    }
+    rc = 0;
 out:
+    sqlite3_finalize(rd);
+    sqlite3_finalize(who);
+    sqlite3_finalize(ins);
+    free(sig);
+    free(per);
+    free(sorted);
+    free(has);
+    free(v);
     free(codes);
     cp_buf_release(&sql);
     return rc;
