@@ -114,8 +114,27 @@ static const char *const agg_sql[] = {
     "CREATE TEMP TABLE cp_expect(niveau TEXT, zone TEXT, groupe TEXT, periode TEXT,"
     " indicateur TEXT, attendus INTEGER, base REAL,"
     " PRIMARY KEY(niveau, zone, groupe, periode, indicateur)) WITHOUT ROWID",
-    "INSERT INTO cp_expect SELECT 'region', region, type, periode, indicateur, count(*), NULL"
-    " FROM cp_attendu INDEXED BY cp_attendu_iptr GROUP BY indicateur, periode, type, region",
+    /* cp_attendu's rows counted by région, type, period and indicator,
+     * without reading them: the signatories of a région and type in force
+     * in the period (cp_sc), for each pair their type owes (cp_pit), less
+     * those the State took that axis back from (cp_rc; at most one
+     * ref_recentralisation row per signatory and axis), as cp_attendu is
+     * built (checks.c). */
+    "DROP TABLE IF EXISTS temp.cp_sc",
+    "CREATE TEMP TABLE cp_sc AS SELECT s.region, s.type, p.periode, count(*) AS n"
+    " FROM ref_signataire s CROSS JOIN cp_per p WHERE " IN_FORCE("s", "p")
+    " GROUP BY s.region, s.type, p.periode",
+    "DROP TABLE IF EXISTS temp.cp_rc",
+    "CREATE TEMP TABLE cp_rc AS SELECT s.region, s.type, x.periode, x.indicateur,"
+    " count(*) AS n FROM ref_recentralisation r JOIN ref_signataire s ON s.code = r.signataire"
+    " JOIN cp_pit x ON x.type = s.type AND x.axe = r.axe AND r.depuis <= x.annee"
+    " WHERE " IN_FORCE("s", "x") " GROUP BY s.region, s.type, x.periode, x.indicateur",
+    "INSERT INTO cp_expect SELECT 'region', c.region, c.type, x.periode, x.indicateur,"
+    " c.n - coalesce(r.n, 0), NULL"
+    " FROM cp_pit x JOIN cp_sc c ON c.type = x.type AND c.periode = x.periode"
+    " LEFT JOIN cp_rc r ON r.region = c.region AND r.type = c.type"
+    "  AND r.periode = x.periode AND r.indicateur = x.indicateur"
+    " WHERE c.n - coalesce(r.n, 0) > 0",
     "UPDATE cp_expect SET base = b.base FROM (SELECT a.region, a.type, a.periode,"
     " a.indicateur, sum(u.valeur) AS base"
     " FROM ref_indicateur i CROSS JOIN cp_attendu a"

@@ -133,10 +133,6 @@ out:
     return rc;
 }
 
-/* In force during period p (alias of cp_per) for signatory s. */
-#define IN_FORCE(s, p) \
-    "(" s ".debut IS NULL OR " s ".debut <= " p ".fin) AND (" s ".fin IS NULL OR " s \
-    ".fin >= " p ".debut)"
 
 static const char *const scope_sql[] = {
     /* The values in force, with their origin. */
