@@ -133,7 +133,6 @@ out:
     return rc;
 }
 
-
 static const char *const scope_sql[] = {
     /* The values in force, with their origin. */
     "CREATE TEMP TABLE cp_cur(signataire TEXT, periode TEXT, indicateur TEXT, valeur REAL,"
@@ -1042,7 +1041,6 @@ static int eval_annuel(struct cp_run *run, const struct cp_rule *r)
 
 /* ---- COMPLETUDE ------------------------------------------------------------------------- */
 
-
 static int eval_nothing_sent(struct cp_run *run, const struct cp_rule *r)
 {
     sqlite3_stmt *st;
@@ -1448,11 +1446,11 @@ static int eval_evolution(struct cp_run *run, const struct cp_rule *r)
 {
     sqlite3_stmt *st;
     int s, rc = 0;
-    double floor = r->plancher[0] + 1e-9;
+    double lowest = r->plancher[0] + 1e-9;
 
     for (int u = 1; u < 4; u++)
-        if (r->plancher[u] + 1e-9 < floor)
-            floor = r->plancher[u] + 1e-9;
+        if (r->plancher[u] + 1e-9 < lowest)
+            lowest = r->plancher[u] + 1e-9;
     /* Only the pairs evolution_hit could keep reach C: a gap above the
      * lowest floor, and above the threshold unless the year before is 0,
      * computed with the same double operations (bound, not parsed). Every
@@ -1467,7 +1465,7 @@ static int eval_evolution(struct cp_run *run, const struct cp_rule *r)
                       "  OR abs(c.valeur - q.valeur) > ?2 * abs(q.valeur) + ?3)",
                       &st, run->err) < 0)
         return -1;
-    sqlite3_bind_double(st, 1, floor);
+    sqlite3_bind_double(st, 1, lowest);
     sqlite3_bind_double(st, 2, r->seuil);
     sqlite3_bind_double(st, 3, 1e-9);
     while (rc == 0 && (s = sqlite3_step(st)) == SQLITE_ROW) {
