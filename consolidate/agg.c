@@ -3,7 +3,8 @@
  * usable values (expected, not excluded, plus years derived from S1 + S2),
  * each signatory's contribution per nature, then sums per zone, group
  * and period with their coverage, applied to agregat and contribution as
- * a diff so that unchanged rows are not rewritten.
+ * a diff so that unchanged rows are not rewritten (written as they are
+ * when the tables are empty: a first run).
  */
 #include "consolidate/internal.h"
 
@@ -161,7 +162,8 @@ static const char *const agg_sql[] = {
     " regions_couvertes INTEGER, regions_attendues INTEGER,"
     " PRIMARY KEY(niveau, zone, groupe, periode, indicateur)) WITHOUT ROWID",
     "INSERT INTO cp_agg(niveau, zone, groupe, periode, indicateur, valeur, numerateur,"
-    " denominateur, couverts, attendus, part_couverte, partiel, derive) SELECT x.niveau, x.zone, x.groupe, x.periode, x.indicateur,"
+    " denominateur, couverts, attendus, part_couverte, partiel, derive)"
+    " SELECT x.niveau, x.zone, x.groupe, x.periode, x.indicateur,"
     " CASE WHEN i.nature IN ('ratio', 'moyenne') THEN"
     "  CASE WHEN x.den <> 0 THEN (CASE WHEN i.nature = 'ratio' AND i.unite = 'pct'"
     "   THEN 100.0 ELSE 1.0 END) * x.num / x.den END"
@@ -219,7 +221,7 @@ static const char agg_insert[] =
     "count(*) AS n, sum(cp_hash(1, signataire, valeur, numerateur, denominateur, derive))"  \
     " AS h1, sum(cp_hash(2, signataire, valeur, numerateur, denominateur, derive)) AS h2"
 #define GROUP_KEY "niveau, zone, groupe, periode, indicateur"
-#define CONTRIB_COLS                                                                        \
+#define CONTRIB_INSERT                                                                        \
     "INSERT INTO contribution(niveau, zone, groupe, periode, indicateur, signataire, valeur," \
     " numerateur, denominateur, derive)"
 
@@ -238,11 +240,11 @@ static const char *const contrib_diff_sql[] = {
     " (SELECT * FROM cp_gold EXCEPT SELECT * FROM cp_gnew)"
     " UNION SELECT " GROUP_KEY " FROM (SELECT * FROM cp_gnew EXCEPT SELECT * FROM cp_gold)",
     "DELETE FROM contribution WHERE (" GROUP_KEY ") IN (SELECT " GROUP_KEY " FROM cp_gchg)",
-    CONTRIB_COLS
+    CONTRIB_INSERT
     " SELECT 'national', 'FR', groupe, periode, indicateur, signataire, valeur, numerateur,"
     " denominateur, derive FROM cp_contrib WHERE (groupe, periode, indicateur) IN"
     " (SELECT groupe, periode, indicateur FROM cp_gchg WHERE niveau = 'national')",
-    CONTRIB_COLS
+    CONTRIB_INSERT
     " SELECT 'region', zone, groupe, periode, indicateur, signataire, valeur, numerateur,"
     " denominateur, derive FROM cp_contrib WHERE (zone, groupe, periode, indicateur) IN"
     " (SELECT zone, groupe, periode, indicateur FROM cp_gchg WHERE niveau = 'region')",
@@ -254,10 +256,10 @@ static const char *const contrib_diff_sql[] = {
  * group); sorting the région rows would cost more than inserting them as
  * they come. */
 static const char *const contrib_all_sql[] = {
-    CONTRIB_COLS
+    CONTRIB_INSERT
     " SELECT 'national', 'FR', groupe, periode, indicateur, signataire, valeur, numerateur,"
     " denominateur, derive FROM cp_contrib",
-    CONTRIB_COLS
+    CONTRIB_INSERT
     " SELECT 'region', zone, groupe, periode, indicateur, signataire, valeur, numerateur,"
     " denominateur, derive FROM cp_contrib",
     NULL,

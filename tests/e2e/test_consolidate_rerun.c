@@ -295,7 +295,8 @@ Test(consolidate_rerun, hand_edits_of_any_kind_are_consolidated)
     long long rows = count("SELECT count(*) FROM contribution");
 
     edit("UPDATE valeur SET valeur = valeur + 1"
-         " WHERE id = (SELECT valeur_id FROM courant ORDER BY signataire, periode, indicateur LIMIT 1)");
+         " WHERE id = (SELECT valeur_id FROM courant"
+         " ORDER BY signataire, periode, indicateur LIMIT 1)");
     cr_assert_eq(skipped(), 0);
     cr_assert_eq(skipped(), 1);
     edit("DELETE FROM contribution WHERE (niveau, zone, groupe, periode, indicateur, signataire)"
@@ -322,7 +323,8 @@ Test(consolidate_rerun, without_its_triggers_every_row_is_read)
     cr_assert_eq(skipped(), 1);
     g = count("SELECT n FROM generation");
     edit("UPDATE valeur SET valeur = valeur + 1"
-         " WHERE id = (SELECT valeur_id FROM courant ORDER BY signataire, periode, indicateur LIMIT 1)");
+         " WHERE id = (SELECT valeur_id FROM courant"
+         " ORDER BY signataire, periode, indicateur LIMIT 1)");
     cr_assert_eq(count("SELECT n FROM generation"), g, "no trigger ran");
     cr_assert_eq(skipped(), 0, "seen all the same");
     cr_assert_eq(skipped(), 1);
