@@ -14,10 +14,23 @@
 struct cp_ref;
 
 /* Current schema version (PRAGMA user_version). */
-#define CP_DB_SCHEMA_VERSION 1
+#define CP_DB_SCHEMA_VERSION 3
+
+/* The one meta key whose writes leave the generation as it is: where
+ * calpae-consolidate records the fingerprint of its inputs, itself
+ * computed from the generation (consolidate/inputs.c). */
+#define CP_DB_INPUTS_KEY "empreinte_entrees_consolidation"
 
 enum {
     CP_DB_READONLY = 1, /* open read-only (no schema creation) */
+    /*
+     * A connection that writes many rows (ingest, consolidation): the
+     * generation triggers are off on it, so that its rows do not each run
+     * one; instead every transaction begun with cp_db_begin moves the
+     * generation once, and a write to the database in any other
+     * transaction is refused (rolled back with SQLITE_CONSTRAINT_COMMITHOOK).
+     */
+    CP_DB_BULK = 2,
 };
 
 /* The database path to use when --db is not given: $CALPAE_DB, else
@@ -41,7 +54,8 @@ int cp_db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, struct cp_err
 /* Fills err from the connection's last error; returns -1. */
 int cp_db_fail(sqlite3 *db, struct cp_err *err, const char *what);
 
-/* BEGIN IMMEDIATE / COMMIT / ROLLBACK (rollback never fails loudly). */
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK (rollback never fails loudly). On a
+ * CP_DB_BULK connection, cp_db_begin also moves the generation. */
 int cp_db_begin(sqlite3 *db, struct cp_err *err);
 int cp_db_commit(sqlite3 *db, struct cp_err *err);
 void cp_db_rollback(sqlite3 *db);
@@ -49,6 +63,17 @@ void cp_db_rollback(sqlite3 *db);
 /* Copies the reference data (catalog, signatories, régions, départements)
  * into the ref_* tables when its version differs from what is stored. */
 int cp_db_sync_ref(sqlite3 *db, const struct cp_ref *ref, struct cp_err *err);
+
+/*
+ * The generation of the data: a number that every insertion, update or
+ * deletion in a table calpae-consolidate reads moves (triggers created
+ * with the schema, version 3; CP_DB_BULK connections move it themselves),
+ * with the schema version (PRAGMA schema_version). Returns 1 with both
+ * when the generation row and every one of those triggers are there as
+ * the schema created them; 0 when not (a trigger dropped or altered, the
+ * row deleted): the generation then proves nothing.
+ */
+int cp_db_generation(sqlite3 *db, long long *generation, long long *schema);
 
 /* Reads/writes a key of the meta table; get returns a malloc'ed string or
  * NULL when absent. */

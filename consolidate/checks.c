@@ -64,9 +64,10 @@ static int build_periods(struct cp_run *run)
     size_t n = 0, cap = 0, ndata;
     int rc = -1, s;
 
+    /* WITHOUT ROWID: a period is looked up by its text, in one seek. */
     if (cp_run_exec(run, "CREATE TEMP TABLE cp_per(periode TEXT PRIMARY KEY, annee INTEGER,"
                          " semestre INTEGER, debut TEXT, fin TEXT, echeance TEXT, prec TEXT,"
-                         " role INTEGER NOT NULL)") < 0 ||
+                         " role INTEGER NOT NULL) WITHOUT ROWID") < 0 ||
         cp_db_prepare(run->db, "SELECT DISTINCT periode FROM courant ORDER BY periode", &st,
                       run->err) < 0)
         goto out;
@@ -132,11 +133,6 @@ out:
     return rc;
 }
 
-/* In force during period p (alias of cp_per) for signatory s. */
-#define IN_FORCE(s, p) \
-    "(" s ".debut IS NULL OR " s ".debut <= " p ".fin) AND (" s ".fin IS NULL OR " s \
-    ".fin >= " p ".debut)"
-
 static const char *const scope_sql[] = {
     /* The values in force, with their origin. */
     "CREATE TEMP TABLE cp_cur(signataire TEXT, periode TEXT, indicateur TEXT, valeur REAL,"
@@ -151,19 +147,33 @@ static const char *const scope_sql[] = {
     "CREATE INDEX cp_cur_ind ON cp_cur(indicateur, periode)",
     /* Who is expected to send what: in force, type and years of the
      * catalog, yearly-only indicators only for years, axis not taken back
-     * by the State. For periods with data and years derived from them. */
-    "CREATE TEMP TABLE cp_attendu(signataire TEXT, periode TEXT, indicateur TEXT, type TEXT,"
-    " region TEXT, obligatoire INTEGER, annuel_seul INTEGER,"
-    " PRIMARY KEY(signataire, periode, indicateur)) WITHOUT ROWID",
-    "INSERT INTO cp_attendu SELECT s.code, p.periode, i.code, s.type, s.region, i.obligatoire,"
-    " i.annuel_seul"
-    " FROM ref_signataire s JOIN cp_per p ON (p.role & 3) <> 0"
-    " JOIN ref_indicateur i ON p.annee BETWEEN i.annee_debut AND i.annee_fin"
+     * by the State. For periods with data and years derived from them.
+     * The (period, indicator) pairs each signatory type may owe are
+     * listed first (cp_pit), so that each signatory only walks its own
+     * type's pairs instead of testing every period and indicator. rang:
+     * the catalog order; releve: the period has data and the indicator
+     * is of its kind (yearly-only for a year, the others for a half),
+     * what COMPLETUDE checks; nature: the catalog's, for the aggregates. */
+    "CREATE TEMP TABLE cp_pit(type TEXT, periode TEXT, indicateur TEXT, annee INTEGER,"
+    " debut TEXT, fin TEXT, axe TEXT, obligatoire INTEGER, annuel_seul INTEGER, rang INTEGER,"
+    " releve INTEGER, nature TEXT, PRIMARY KEY(type, periode, indicateur)) WITHOUT ROWID",
+    "INSERT INTO cp_pit SELECT t.type, p.periode, i.code, p.annee, p.debut, p.fin, i.axe,"
+    " i.obligatoire, i.annuel_seul, i.rang,"
+    " (p.role & 1) <> 0 AND (p.semestre = 0) = (i.annuel_seul = 1), i.nature"
+    " FROM (SELECT DISTINCT type FROM ref_signataire) t CROSS JOIN cp_per p"
+    " CROSS JOIN ref_indicateur i"
+    " WHERE (p.role & 3) <> 0 AND p.annee BETWEEN i.annee_debut AND i.annee_fin"
     "  AND (i.annuel_seul = 0 OR p.semestre = 0)"
-    "  AND instr(',' || i.types || ',', ',' || s.type || ',') > 0"
-    " WHERE " IN_FORCE("s", "p")
+    "  AND instr(',' || i.types || ',', ',' || t.type || ',') > 0",
+    "CREATE TEMP TABLE cp_attendu(signataire TEXT, periode TEXT, indicateur TEXT, type TEXT,"
+    " region TEXT, obligatoire INTEGER, annuel_seul INTEGER, rang INTEGER, releve INTEGER,"
+    " nature TEXT, PRIMARY KEY(signataire, periode, indicateur)) WITHOUT ROWID",
+    "INSERT INTO cp_attendu SELECT s.code, x.periode, x.indicateur, s.type, s.region,"
+    " x.obligatoire, x.annuel_seul, x.rang, x.releve, x.nature"
+    " FROM ref_signataire s CROSS JOIN cp_pit x"
+    " WHERE x.type = s.type AND " IN_FORCE("s", "x")
     " AND NOT EXISTS (SELECT 1 FROM ref_recentralisation r WHERE r.signataire = s.code"
-    "  AND r.axe = i.axe AND r.depuis <= p.annee)",
+    "  AND r.axe = x.axe AND r.depuis <= x.annee)",
     "CREATE INDEX cp_attendu_iptr ON cp_attendu(indicateur, periode, type, region)",
     /* Départements of each signatory, then predecessors: for a signatory
      * not in force during a period, the same-type signatories in force then
@@ -204,24 +214,73 @@ static int pivot_codes(const struct cp_run *run, const char ***out, size_t *n)
     return 0;
 }
 
-/* One row per signatory and period, one column per code a relation reads
- * (codes are checked by the catalog loader: letters, digits, '_'). */
+static int str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The pivot's row of one signatory and period (sig, per; NULL-terminated
+ * copies) from the cells read, when the signatory and the period are
+ * known, as the joins of the SQL it replaces required. */
+static int pivot_row(struct cp_run *run, sqlite3_stmt *who, sqlite3_stmt *ins, const char *sig,
+                     const char *per, size_t n, const unsigned char *has, const double *v)
+{
+    int s, rc = 0;
+
+    sqlite3_bind_text(who, 1, sig, -1, SQLITE_STATIC);
+    sqlite3_bind_text(who, 2, per, -1, SQLITE_STATIC);
+    s = sqlite3_step(who);
+    if (s == SQLITE_ROW) {
+        sqlite3_bind_text(ins, 1, sig, -1, SQLITE_STATIC);
+        sqlite3_bind_text(ins, 2, per, -1, SQLITE_STATIC);
+        for (int j = 0; j < 4; j++)
+            sqlite3_bind_value(ins, 3 + j, sqlite3_column_value(who, j));
+        for (size_t j = 0; j < n; j++) {
+            if (has[j])
+                sqlite3_bind_double(ins, 7 + (int)j, v[j]);
+            else
+                sqlite3_bind_null(ins, 7 + (int)j);
+        }
+        if (sqlite3_step(ins) != SQLITE_DONE)
+            rc = cp_run_dbfail(run, "tableau des indicateurs");
+        sqlite3_reset(ins);
+        sqlite3_clear_bindings(ins);
+    } else if (s != SQLITE_DONE) {
+        rc = cp_run_dbfail(run, "tableau des indicateurs");
+    }
+    sqlite3_reset(who);
+    sqlite3_clear_bindings(who);
+    return rc;
+}
+
+/*
+ * One row per signatory and period that has a value (or a missing one) of
+ * a code a relation reads, one column per such code, NULL when absent;
+ * rows in (signataire, periode) order, as the relations read them. Filled
+ * from one read of cp_cur in key order, the cells gathered in C: a
+ * max(CASE ...) per code on every row of a GROUP BY, or a lookup per
+ * cell, cost two to three times as much. (codes: checked by the catalog
+ * loader, letters, digits, '_'.)
+ */
 static int build_pivot(struct cp_run *run)
 {
     struct cp_buf sql = CP_BUF_INIT(1 << 20);
     static const char *const reserved[] = {"signataire", "periode", "type", "region",
                                            "annee", "semestre", NULL};
-    const char **codes = NULL;
+    const char **codes = NULL, **sorted = NULL;
+    sqlite3_stmt *rd = NULL, *who = NULL, *ins = NULL;
+    unsigned char *has = NULL;
+    double *v = NULL;
+    char *sig = NULL, *per = NULL;
     size_t n = 0;
-    int rc = -1;
+    int rc = -1, s, any = 0;
 
     if (pivot_codes(run, &codes, &n) < 0) {
         cp_err_set(run->err, CP_EX_SOFTWARE, "memory", NULL, "mémoire insuffisante");
         goto out;
     }
-    cp_buf_adds(&sql, "CREATE TEMP TABLE cp_pivot AS SELECT k.signataire AS signataire,"
-                      " k.periode AS periode, s.type AS type, s.region AS region,"
-                      " p.annee AS annee, p.semestre AS semestre");
+    cp_buf_adds(&sql, "CREATE TEMP TABLE cp_pivot(signataire TEXT, periode TEXT, type TEXT,"
+                      " region TEXT, annee INT, semestre INT");
     for (size_t i = 0; i < n; i++) {
         const char *c = codes[i];
 
@@ -241,19 +300,91 @@ static int build_pivot(struct cp_run *run)
                 goto out;
             }
         }
-        cp_buf_addf(&sql, ", max(CASE WHEN k.indicateur = '%s' THEN k.valeur END) AS \"%s\"", c,
-                    c);
+        cp_buf_addf(&sql, ", \"%s\"", c);
     }
-    cp_buf_adds(&sql, " FROM cp_cur k JOIN ref_signataire s ON s.code = k.signataire"
-                      " JOIN cp_per p ON p.periode = k.periode WHERE k.indicateur IN (''");
-    for (size_t i = 0; i < n; i++)
-        cp_buf_addf(&sql, ", '%s'", codes[i]);
-    if (cp_buf_adds(&sql, ") GROUP BY k.signataire, k.periode") < 0) {
+    if (cp_buf_adds(&sql, ")") < 0) {
         cp_err_set(run->err, CP_EX_SOFTWARE, "memory", NULL, "catalogue trop grand");
         goto out;
     }
-    rc = cp_run_exec(run, cp_buf_str(&sql));
+    if (cp_run_exec(run, cp_buf_str(&sql)) < 0)
+        goto out;
+    if (n == 0) {
+        rc = 0;
+        goto out;
+    }
+    cp_buf_reset(&sql);
+    cp_buf_adds(&sql, "INSERT INTO cp_pivot VALUES(?1, ?2, ?3, ?4, ?5, ?6");
+    for (size_t i = 0; i < n; i++)
+        cp_buf_addf(&sql, ", ?%zu", i + 7);
+    sorted = malloc(n * sizeof *sorted);
+    has = calloc(n, 1);
+    v = calloc(n, sizeof *v);
+    if (cp_buf_adds(&sql, ")") < 0 || !sorted || !has || !v) {
+        cp_err_set(run->err, CP_EX_SOFTWARE, "memory", NULL, "mémoire insuffisante");
+        goto out;
+    }
+    memcpy(sorted, codes, n * sizeof *sorted);
+    qsort(sorted, n, sizeof *sorted, str_cmp);
+    if (cp_db_prepare(run->db, cp_buf_str(&sql), &ins, run->err) < 0 ||
+        cp_db_prepare(run->db,
+                      "SELECT s.type, s.region, p.annee, p.semestre FROM ref_signataire s,"
+                      " cp_per p WHERE s.code = ?1 AND p.periode = ?2",
+                      &who, run->err) < 0 ||
+        cp_db_prepare(run->db, "SELECT signataire, periode, indicateur, valeur FROM cp_cur",
+                      &rd, run->err) < 0)
+        goto out;
+    for (;;) {
+        const char *rs = NULL, *rp = NULL, *ri, *const *hit;
+        int row = (s = sqlite3_step(rd)) == SQLITE_ROW;
+
+        if (row) {
+            rs = (const char *)sqlite3_column_text(rd, 0);
+            rp = (const char *)sqlite3_column_text(rd, 1);
+            if (!rs || !rp)
+                continue; /* cannot match a known signatory and period */
+        }
+        if (sig && (!row || strcmp(rs, sig) != 0 || strcmp(rp, per) != 0)) {
+            if (any && pivot_row(run, who, ins, sig, per, n, has, v) < 0)
+                goto out;
+            free(sig);
+            free(per);
+            sig = per = NULL;
+        }
+        if (!row)
+            break;
+        if (!sig) {
+            if (!(sig = strdup(rs)) || !(per = strdup(rp))) {
+                cp_err_set(run->err, CP_EX_SOFTWARE, "memory", NULL, "mémoire insuffisante");
+                goto out;
+            }
+            memset(has, 0, n);
+            any = 0;
+        }
+        ri = (const char *)sqlite3_column_text(rd, 2);
+        if (ri && (hit = bsearch(&ri, sorted, n, sizeof *sorted, str_cmp))) {
+            for (size_t j = 0; j < n; j++) {
+                if (codes[j] == *hit) {
+                    has[j] = sqlite3_column_type(rd, 3) != SQLITE_NULL;
+                    v[j] = sqlite3_column_double(rd, 3);
+                }
+            }
+            any = 1;
+        }
+    }
+    if (s != SQLITE_DONE) {
+        cp_run_dbfail(run, "tableau des indicateurs");
+        goto out;
+    }
+    rc = 0;
 out:
+    sqlite3_finalize(rd);
+    sqlite3_finalize(who);
+    sqlite3_finalize(ins);
+    free(sig);
+    free(per);
+    free(sorted);
+    free(has);
+    free(v);
     free(codes);
     cp_buf_release(&sql);
     return rc;
@@ -836,18 +967,29 @@ static int eval_annuel(struct cp_run *run, const struct cp_rule *r)
     sqlite3_stmt *st;
     int s, rc = 0;
 
+    /* From the catalog's flux and the years (the planner scanned every
+     * value and probed its S1 first), in the order of cp_cur. Only the
+     * years whose gap is beyond the tolerance reach C, computed with the
+     * same double operations as below (bound, not parsed). */
     if (cp_db_prepare(run->db,
                       "SELECT y.signataire, y.periode, y.indicateur, y.valeur, a.valeur, b.valeur"
-                      " FROM cp_cur y JOIN ref_indicateur i ON i.code = y.indicateur"
-                      "  AND i.nature = 'flux' AND i.annuel_seul = 0"
-                      " JOIN cp_per p ON p.periode = y.periode AND p.semestre = 0"
-                      " JOIN cp_cur a ON a.signataire = y.signataire AND a.indicateur = y.indicateur"
-                      "  AND a.periode = y.periode || '-S1'"
-                      " JOIN cp_cur b ON b.signataire = y.signataire AND b.indicateur = y.indicateur"
-                      "  AND b.periode = y.periode || '-S2'"
-                      " WHERE y.valeur IS NOT NULL AND a.valeur IS NOT NULL AND b.valeur IS NOT NULL",
+                      " FROM ref_indicateur i CROSS JOIN cp_per p CROSS JOIN cp_cur y"
+                      " CROSS JOIN cp_cur a CROSS JOIN cp_cur b"
+                      " WHERE i.nature = 'flux' AND i.annuel_seul = 0 AND p.semestre = 0"
+                      " AND y.indicateur = i.code AND y.periode = p.periode"
+                      " AND a.signataire = y.signataire AND a.indicateur = y.indicateur"
+                      " AND a.periode = y.periode || '-S1'"
+                      " AND b.signataire = y.signataire AND b.indicateur = y.indicateur"
+                      " AND b.periode = y.periode || '-S2'"
+                      " AND y.valeur IS NOT NULL AND a.valeur IS NOT NULL AND b.valeur IS NOT NULL"
+                      " AND abs(y.valeur - (a.valeur + b.valeur))"
+                      "  > ?1 + ?2 * abs(a.valeur + b.valeur) + ?3"
+                      " ORDER BY y.signataire, y.periode, y.indicateur",
                       &st, run->err) < 0)
         return -1;
+    sqlite3_bind_double(st, 1, r->tol_abs);
+    sqlite3_bind_double(st, 2, r->tol_rel);
+    sqlite3_bind_double(st, 3, 1e-9);
     while (rc == 0 && (s = sqlite3_step(st)) == SQLITE_ROW) {
         const char *sig = col_text(st, 0), *per = col_text(st, 1), *code = col_text(st, 2);
         const struct cp_cat_ind *d = cp_run_ind(run, code);
@@ -899,22 +1041,21 @@ static int eval_annuel(struct cp_run *run, const struct cp_rule *r)
 
 /* ---- COMPLETUDE ------------------------------------------------------------------------- */
 
-/* The kind of indicator a period expects: yearly-only ones for a year,
- * the others for a half-year. */
-#define PERIOD_KIND "(p.semestre = 0) = (a.annuel_seul = 1)"
-
 static int eval_nothing_sent(struct cp_run *run, const struct cp_rule *r)
 {
     sqlite3_stmt *st;
     int s, rc = 0;
 
+    /* releve: a period with data, and an indicator of the kind it expects
+     * (yearly-only ones for a year, the others for a half-year); whether
+     * anything came is the same for a whole group. */
     if (cp_db_prepare(run->db,
                       "SELECT a.signataire, a.periode, sum(a.obligatoire) FROM cp_attendu a"
-                      " JOIN cp_per p ON p.periode = a.periode AND (p.role & 1) <> 0"
-                      " WHERE " PERIOD_KIND
-                      " AND NOT EXISTS (SELECT 1 FROM cp_cur k WHERE k.signataire = a.signataire"
+                      " WHERE a.releve = 1"
+                      " GROUP BY a.signataire, a.periode"
+                      " HAVING NOT EXISTS (SELECT 1 FROM cp_cur k WHERE k.signataire = a.signataire"
                       "  AND k.periode = a.periode)"
-                      " GROUP BY a.signataire, a.periode ORDER BY a.signataire, a.periode",
+                      " ORDER BY a.signataire, a.periode",
                       &st, run->err) < 0)
         return -1;
     while (rc == 0 && (s = sqlite3_step(st)) == SQLITE_ROW) {
@@ -994,18 +1135,20 @@ static int eval_completude(struct cp_run *run, const struct cp_rule *r)
     if (!r->only && eval_nothing_sent(run, r) < 0)
         goto out;
     if (cp_db_prepare(run->db,
-                      "SELECT a.signataire, a.periode, a.indicateur, k.valeur_id IS NOT NULL,"
-                      " k.manquant FROM cp_attendu a"
-                      " JOIN cp_per p ON p.periode = a.periode AND (p.role & 1) <> 0"
-                      " JOIN ref_indicateur i ON i.code = a.indicateur"
-                      " LEFT JOIN cp_cur k ON k.signataire = a.signataire"
-                      "  AND k.periode = a.periode AND k.indicateur = a.indicateur"
-                      " WHERE a.obligatoire = 1 AND " PERIOD_KIND
-                      " AND (k.valeur_id IS NULL OR (k.valeur IS NULL"
-                      "  AND coalesce(k.manquant, '') <> 'SO' AND ?1))"
-                      " AND EXISTS (SELECT 1 FROM cp_cur x WHERE x.signataire = a.signataire"
-                      "  AND x.periode = a.periode)"
-                      " ORDER BY a.signataire, a.periode, i.rang",
+                      /* releve as above, rang the catalog order; whether the
+                       * signatory sent anything for the period is asked only
+                       * of the keys found missing (materialised first). */
+                      "WITH m AS MATERIALIZED (SELECT a.signataire, a.periode, a.indicateur,"
+                      "  a.rang, k.valeur_id IS NOT NULL AS sent, k.manquant FROM cp_attendu a"
+                      "  LEFT JOIN cp_cur k ON k.signataire = a.signataire"
+                      "   AND k.periode = a.periode AND k.indicateur = a.indicateur"
+                      "  WHERE a.obligatoire = 1 AND a.releve = 1"
+                      "  AND (k.valeur_id IS NULL OR (k.valeur IS NULL"
+                      "   AND coalesce(k.manquant, '') <> 'SO' AND ?1)))"
+                      " SELECT m.signataire, m.periode, m.indicateur, m.sent, m.manquant FROM m"
+                      " WHERE EXISTS (SELECT 1 FROM cp_cur x WHERE x.signataire = m.signataire"
+                      "  AND x.periode = m.periode)"
+                      " ORDER BY m.signataire, m.periode, m.rang",
                       &st, run->err) < 0)
         goto out;
     sqlite3_bind_int(st, 1, !r->nc_present);
@@ -1201,11 +1344,17 @@ static int evolution_successors(struct cp_run *run, const struct cp_rule *r)
     int s, rc = -1;
 
     if (cp_db_prepare(run->db,
+                      /* From the few signatories with predecessors, rather
+                       * than every value probed against cp_pred; in the
+                       * order of cp_cur (each period has its own year
+                       * before, so no value comes twice). */
                       "SELECT c.signataire, c.periode, c.indicateur, c.valeur, p.prec"
-                      " FROM cp_cur c JOIN cp_per p ON p.periode = c.periode"
+                      " FROM (SELECT DISTINCT signataire, periode FROM cp_pred) x"
+                      " CROSS JOIN cp_per p CROSS JOIN cp_cur c"
                       " JOIN ref_indicateur i ON i.code = c.indicateur"
-                      " WHERE c.valeur IS NOT NULL AND EXISTS (SELECT 1 FROM cp_pred x"
-                      "  WHERE x.signataire = c.signataire AND x.periode = p.prec)",
+                      " WHERE p.prec = x.periode AND c.signataire = x.signataire"
+                      " AND c.periode = p.periode AND c.valeur IS NOT NULL"
+                      " ORDER BY c.signataire, c.periode, c.indicateur",
                       &st, run->err) < 0 ||
         cp_db_prepare(run->db,
                       "SELECT x.pred, v.valeur, n.valeur, d.valeur, w.valeur FROM cp_pred x"
@@ -1297,16 +1446,28 @@ static int eval_evolution(struct cp_run *run, const struct cp_rule *r)
 {
     sqlite3_stmt *st;
     int s, rc = 0;
+    double lowest = r->plancher[0] + 1e-9;
 
+    for (int u = 1; u < 4; u++)
+        if (r->plancher[u] + 1e-9 < lowest)
+            lowest = r->plancher[u] + 1e-9;
+    /* Only the pairs evolution_hit could keep reach C: a gap above the
+     * lowest floor, and above the threshold unless the year before is 0,
+     * computed with the same double operations (bound, not parsed). Every
+     * value in force has its catalog row (cp_cur is built from it). */
     if (cp_db_prepare(run->db,
                       "SELECT c.signataire, c.periode, c.indicateur, c.valeur, q.valeur, p.prec"
                       " FROM cp_cur c JOIN cp_per p ON p.periode = c.periode"
-                      " JOIN ref_indicateur i ON i.code = c.indicateur"
                       " JOIN cp_cur q ON q.signataire = c.signataire AND q.periode = p.prec"
                       "  AND q.indicateur = c.indicateur"
-                      " WHERE c.valeur IS NOT NULL AND q.valeur IS NOT NULL",
+                      " WHERE c.valeur IS NOT NULL AND q.valeur IS NOT NULL"
+                      " AND abs(c.valeur - q.valeur) > ?1 AND (q.valeur = 0"
+                      "  OR abs(c.valeur - q.valeur) > ?2 * abs(q.valeur) + ?3)",
                       &st, run->err) < 0)
         return -1;
+    sqlite3_bind_double(st, 1, lowest);
+    sqlite3_bind_double(st, 2, r->seuil);
+    sqlite3_bind_double(st, 3, 1e-9);
     while (rc == 0 && (s = sqlite3_step(st)) == SQLITE_ROW) {
         const char *sig = col_text(st, 0), *per = col_text(st, 1), *code = col_text(st, 2),
                    *prevper = col_text(st, 5);
@@ -1444,10 +1605,13 @@ static int eval_atypique(struct cp_run *run, const struct cp_rule *r)
     int s, rc = -1;
 
     if (cp_db_prepare(run->db,
+                      /* From the catalog: only the natures the rule compares are
+                       * read (the planner would otherwise scan every value). */
                       "SELECT c.indicateur, c.periode, s.type, s.region, c.signataire, c.valeur"
-                      " FROM cp_cur c JOIN ref_indicateur i ON i.code = c.indicateur"
+                      " FROM ref_indicateur i CROSS JOIN cp_cur c"
                       " JOIN ref_signataire s ON s.code = c.signataire"
-                      " WHERE c.valeur IS NOT NULL AND ((i.nature = 'flux' AND ?1)"
+                      " WHERE c.indicateur = i.code AND c.valeur IS NOT NULL"
+                      " AND ((i.nature = 'flux' AND ?1)"
                       "  OR (i.nature = 'stock' AND ?2) OR (i.nature = 'ratio' AND ?3)"
                       "  OR (i.nature = 'moyenne' AND ?4))"
                       " ORDER BY c.indicateur, c.periode, s.type, s.region, c.signataire",
@@ -1557,13 +1721,18 @@ static int eval_hors_delai(struct cp_run *run, const struct cp_rule *r)
     int s, rc = 0;
 
     /* The first reception of figures for the period: a correction sent
-     * after the deadline does not make a signatory late. */
-    if (cp_db_prepare(run->db,
+     * after the deadline does not make a signatory late. Each accepted
+     * file's rank (recu_le|nom) is built once (cp_fk), not once per value;
+     * the plan is the same (values by valeur_cle, then their file), so a
+     * tie picks the same file. */
+    if (cp_run_exec(run, "DROP TABLE IF EXISTS temp.cp_fk;"
+                         "CREATE TEMP TABLE cp_fk(id INTEGER PRIMARY KEY, recu_le, nom, rang);"
+                         "INSERT INTO cp_fk SELECT id, recu_le, nom, recu_le || '|' || nom"
+                         " FROM fichier WHERE statut IN ('accepte', 'accepte_partiel')") < 0 ||
+        cp_db_prepare(run->db,
                       "SELECT x.signataire, x.periode, x.recu_le, x.nom, x.id, p.echeance FROM"
-                      " (SELECT v.signataire, v.periode, f.recu_le, f.nom, f.id,"
-                      "  min(f.recu_le || '|' || f.nom)"
-                      "  FROM valeur v JOIN fichier f ON f.id = v.fichier_id"
-                      "  WHERE f.statut IN ('accepte', 'accepte_partiel')"
+                      " (SELECT v.signataire, v.periode, f.recu_le, f.nom, f.id, min(f.rang)"
+                      "  FROM valeur v JOIN cp_fk f ON f.id = v.fichier_id"
                       "  GROUP BY v.signataire, v.periode) x"
                       " JOIN cp_per p ON p.periode = x.periode"
                       " WHERE substr(x.recu_le, 1, 10) > p.echeance",

@@ -13,6 +13,7 @@
 #include <sqlite3.h>
 #include <stddef.h>
 
+#include "common/db.h"
 #include "common/err.h"
 #include "common/hash.h"
 #include "consolidate/rules.h"
@@ -51,18 +52,21 @@ struct cp_consolidate_stats {
     size_t nregions;
 };
 
-/* Where a run records the fingerprint of its inputs (table meta). */
-#define CP_CONSOLIDATE_INPUTS_KEY "empreinte_entrees_consolidation"
+/* Where a run records the fingerprint of its inputs (table meta); writing
+ * it does not move the generation (common/db.h). */
+#define CP_CONSOLIDATE_INPUTS_KEY CP_DB_INPUTS_KEY
 
 /*
  * The fingerprint of everything a regular run with options o reads, in db
  * as it is now: the software version, the reference files and the rules
- * file o names (or o->rules_text), and every row of the tables the run
- * reads or rewrites (reference tables, fichier, valeur, courant, rejet,
+ * file o names (or o->rules_text), and the tables the run reads or
+ * rewrites (reference tables, fichier, valeur, courant, rejet,
  * explanations, roll-ups, findings, exclusions, aggregates, contributions,
- * meta but for CP_CONSOLIDATE_INPUTS_KEY). Each successful regular run
- * stores it at the end of its transaction; equal later means that a run
- * would change nothing. 0, or -1 with err set. (consolidate/inputs.c)
+ * meta but for CP_CONSOLIDATE_INPUTS_KEY): through the generation of the
+ * data when cp_db_generation vouches for it, else every row of them. Each
+ * successful regular run stores it at the end of its transaction; equal
+ * later means that a run would change nothing. 0, or -1 with err set.
+ * (consolidate/inputs.c)
  */
 int cp_consolidate_inputs(sqlite3 *db, const struct cp_consolidate_opts *o,
                           char out[CP_SHA256_HEX], struct cp_err *err);

@@ -3,13 +3,46 @@
  * consolidate.h, cp_consolidate_inputs): used by calpae-consolidate and
  * calpae-nightly alike to skip a run whose inputs did not change.
  *
- * It is deliberately exhaustive rather than clever: every row of every
- * table the stage reads or writes is hashed, so that no change anywhere
- * (a new file, a resubmission, a rejection, an explanation, reference
- * data synced by another stage, aggregates rewritten by --national, a
- * state fingerprint rewritten by --expliquer) can be missed. On the
- * national bench corpus (34k values, 69k contributions) this takes a few
- * hundredths of a second, against about a second for the run it saves.
+ * The guarantee: any change to anything the stage reads or rewrites (a new
+ * file, a resubmission, a rejection, an explanation, reference data synced
+ * by another stage, aggregates rewritten by --national, a hand edit in the
+ * sqlite3 shell or any other program) makes the fingerprint differ, so that
+ * no run is skipped wrongly. How, and why this way:
+ *
+ * - The files (software version, reference files, rules) are hashed: a
+ *   few kilobytes.
+ * - The tables are not read. Hashing every row of them (34k values, 69k
+ *   contributions on the national bench) took 0.055 s of the 0.07 s of a
+ *   re-run; the cost is SQLite handing over each row and column (a few
+ *   tenths of a microsecond a row, whatever is done with it), not SHA-256,
+ *   so a faster hash or fewer bytes per row cannot reach the 0.03 s aimed
+ *   at. Instead the schema (version 3, common/db.c) keeps a generation
+ *   number that a trigger moves on every insertion, update and deletion in
+ *   each of these tables, whoever writes: triggers are part of the
+ *   database, so calpae, the sqlite3 shell and any program using SQLite
+ *   run them (INSERT OR REPLACE runs the insertion trigger, cascades the
+ *   deletion ones). The fingerprint is then a digest of the files, the
+ *   generation and the schema version (a table or trigger dropped,
+ *   altered or added moves it).
+ * - A trigger per row costs its writer: about a sixth of ingest (0.51 ->
+ *   0.60 s CPU on the bench corpus; entering the trigger program is the
+ *   cost, even with WHEN 0), and as much of a consolidation on its own 69k
+ *   rows. So ingest and the consolidation open their connection with
+ *   CP_DB_BULK: triggers off, the generation moved by cp_db_begin (at most
+ *   once per transaction; see common/db.c for when once per run is
+ *   enough), and a commit that wrote outside such a transaction refused,
+ *   so that none of their code paths can forget it.
+ * - Rejected: PRAGMA data_version (it does not outlive the connection),
+ *   the header's change counter (not kept up to date in WAL mode), row
+ *   counts or maximal rowids (blind to updates and same-key replacements),
+ *   a version column kept by calpae's writers (blind to other writers).
+ * - When the generation cannot vouch for the data (cp_db_generation: its
+ *   row deleted, one of its triggers dropped or altered), every row of
+ *   every table is hashed, in a fixed order, as before: the guarantee
+ *   holds, only slower. Outside it: a writer that deliberately turns
+ *   triggers off (SQLITE_DBCONFIG_ENABLE_TRIGGER, the shell's .dbconfig
+ *   enable_trigger off) or edits the file's bytes, then puts the
+ *   generation back; that is tampering, and --force recomputes anyway.
  */
 #include "consolidate/consolidate.h"
 
@@ -27,12 +60,13 @@ static const char *const ref_files[] = {
 };
 
 /*
- * The tables, each in a fixed order. Inputs: reference tables (synced from
- * the data folder, or used as they are without --data), submissions,
- * values, values in force, rejections (doublon check), explanations,
- * roll-ups. Outputs, compared by the run with what it computes: findings,
- * exclusions, aggregates, contributions, and meta (state fingerprints,
- * consolide_le, reference versions) but for the fingerprint itself.
+ * When the generation cannot vouch for the data: the tables it watches,
+ * each in a fixed order. Inputs: reference tables (synced from the data
+ * folder, or used as they are without --data), submissions, values, values
+ * in force, rejections (doublon check), explanations, roll-ups. Outputs,
+ * compared by the run with what it computes: findings, exclusions,
+ * aggregates, contributions, and meta (state fingerprints, consolide_le,
+ * reference versions) but for the fingerprint itself.
  */
 static const char *const table_sql[] = {
     "SELECT * FROM ref_indicateur ORDER BY code",
@@ -270,12 +304,21 @@ int cp_consolidate_inputs_tables(sqlite3 *db, const char *files_fp, char out[CP_
                                  struct cp_err *err)
 {
     struct feed *f = feed_new();
+    long long generation, schema;
 
     if (!f)
         return cp_err_set(err, CP_EX_SOFTWARE, "hash", NULL, "empreinte impossible");
     if (put(f, 'H', files_fp, strlen(files_fp)) < 0) {
         feed_end(f, NULL);
         return cp_err_set(err, CP_EX_SOFTWARE, "hash", NULL, "empreinte impossible");
+    }
+    if (cp_db_generation(db, &generation, &schema) == 1) {
+        int bad = put(f, 'G', &generation, sizeof generation) < 0 ||
+                  put(f, 'S', &schema, sizeof schema) < 0;
+
+        if (feed_end(f, bad ? NULL : out) < 0)
+            return cp_err_set(err, CP_EX_SOFTWARE, "hash", NULL, "empreinte impossible");
+        return 0;
     }
     /* hash_table sets err on every failure. */
     for (size_t i = 0; i < sizeof table_sql / sizeof *table_sql; i++) {

@@ -98,6 +98,12 @@ const char *cp_run_raw(int has, double v, char *out, size_t n);
 int cp_run_dbfail(struct cp_run *run, const char *what);
 int cp_run_exec(struct cp_run *run, const char *sql);
 
+/* SQL: signatory s (alias of ref_signataire) in force during period p
+ * (alias of a table with the period's debut and fin: cp_per, cp_pit). */
+#define IN_FORCE(s, p) \
+    "(" s ".debut IS NULL OR " s ".debut <= " p ".fin) AND (" s ".fin IS NULL OR " s \
+    ".fin >= " p ".debut)"
+
 /* checks.c: the scope tables (cp_per, cp_cur, cp_attendu, cp_pivot,
  * cp_pred), then every rule into the staging tables. */
 int cp_checks_scope(struct cp_run *run);

@@ -87,11 +87,16 @@ static void line_hash(sqlite3_stmt *st, int first, int ncols, uint64_t out[4])
             t = sqlite3_column_text(st, c);
             n = sqlite3_column_bytes(st, c);
         }
-        for (int k = 0; k < 4; k++) {
+        /* The four lanes side by side: independent multiplications
+         * overlap (the same values as lane after lane). */
+        for (int k = 0; k < 4; k++)
             h[k] = (h[k] ^ (uint64_t)(unsigned)type ^ ((uint64_t)(unsigned)n << 8)) *
                    0x100000001b3ULL;
-            for (int i = 0; i < n; i++)
-                h[k] = (h[k] ^ t[i]) * 0x100000001b3ULL;
+        for (int i = 0; i < n; i++) {
+            h[0] = (h[0] ^ t[i]) * 0x100000001b3ULL;
+            h[1] = (h[1] ^ t[i]) * 0x100000001b3ULL;
+            h[2] = (h[2] ^ t[i]) * 0x100000001b3ULL;
+            h[3] = (h[3] ^ t[i]) * 0x100000001b3ULL;
         }
     }
     for (int k = 0; k < 4; k++)
@@ -136,17 +141,57 @@ static struct group *group_get(struct groups *g, const char *key)
     return &g->v[i];
 }
 
-static int add_line(struct groups *g, const char *zone, const char *per, const uint64_t h[4])
+static void add_to(struct group *x, const uint64_t h[4])
 {
-    char key[32];
-    struct group *x;
-
-    snprintf(key, sizeof key, "%s:%s", zone, per);
-    if (!(x = group_get(g, key)))
-        return -1;
     for (int k = 0; k < 4; k++)
         x->sum[k] += h[k];
     x->lines++;
+}
+
+/* The groups of the last line's zone and period and of the nation for
+ * that period: consecutive lines mostly share them (values come by
+ * signatory and period). Valid while the table keeps its size (group_get
+ * moves entries only when it grows). */
+struct last {
+    char zone[16], per[16];
+    size_t cap;
+    struct group *own, *nation; /* nation NULL for a national line */
+};
+
+static int add_line(struct groups *g, struct last *c, const char *zone, const char *per,
+                    const uint64_t h[4])
+{
+    char key[32];
+
+    if (c->own && g->cap == c->cap && strcmp(zone, c->zone) == 0 && strcmp(per, c->per) == 0) {
+        add_to(c->own, h);
+        if (c->nation)
+            add_to(c->nation, h);
+        return 0;
+    }
+    /* Both looked up again until neither lookup grew the table, so that
+     * both entries stay where they are. */
+    do {
+        c->cap = g->cap;
+        c->nation = NULL;
+        snprintf(key, sizeof key, "%s:%s", zone, per);
+        if (!(c->own = group_get(g, key)))
+            return -1;
+        if (strcmp(zone, "FR") != 0) {
+            snprintf(key, sizeof key, "FR:%s", per);
+            if (!(c->nation = group_get(g, key)))
+                return -1;
+        }
+    } while (g->cap != c->cap);
+    add_to(c->own, h);
+    if (c->nation)
+        add_to(c->nation, h);
+    if (strlen(zone) < sizeof c->zone && strlen(per) < sizeof c->per) {
+        strcpy(c->zone, zone);
+        strcpy(c->per, per);
+    } else {
+        c->own = c->nation = NULL; /* too long to remember: looked up each time */
+    }
     return 0;
 }
 
@@ -154,6 +199,7 @@ int cp_state_update(sqlite3 *db, unsigned long *changed, struct cp_err *err)
 {
     sqlite3_stmt *st = NULL, *ins = NULL;
     struct groups g = {NULL, 0, 0};
+    struct last last = {"", "", 0, NULL, NULL};
     int rc = -1, s;
     unsigned long n = 0;
 
@@ -169,7 +215,7 @@ int cp_state_update(sqlite3 *db, unsigned long *changed, struct cp_err *err)
         if (!z || !p)
             continue;
         line_hash(st, 2, LINE_COLS, h);
-        if (add_line(&g, z, p, h) < 0 || (strcmp(z, "FR") != 0 && add_line(&g, "FR", p, h) < 0)) {
+        if (add_line(&g, &last, z, p, h) < 0) {
             cp_err_set(err, CP_EX_SOFTWARE, "memory", NULL, "mémoire insuffisante");
             goto out;
         }

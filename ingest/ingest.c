@@ -757,8 +757,9 @@ int cp_ingest_run(const struct cp_ingest_opts *o, struct cp_ingest_stats *stats,
         status = CP_EX_CONFIG;
         goto out;
     }
-    if (cp_db_open(&r.db, o->db_path, 0, err) < 0 || cp_db_sync_ref(r.db, &r.ref, err) < 0 ||
-        cp_store_new(&r.store, r.db, &r.ref, err) < 0) {
+    /* A row per value: the generation moves once per file (cp_db_begin). */
+    if (cp_db_open(&r.db, o->db_path, CP_DB_BULK, err) < 0 ||
+        cp_db_sync_ref(r.db, &r.ref, err) < 0 || cp_store_new(&r.store, r.db, &r.ref, err) < 0) {
         status = err->exit_status ? err->exit_status : CP_EX_IOERR;
         goto out;
     }

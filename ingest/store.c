@@ -586,7 +586,13 @@ int cp_store_known(struct cp_store *s, const struct cp_file_meta *m, char **know
     sqlite3_bind_int64(st, 9, first_id);
     bind_text(st, 10, cp_buf_str(&s->msg));
     bind_text(st, 11, s->now);
-    if (run(s, st, err, "enregistrement d'un doublon") < 0)
+    /* In a transaction of its own: on this bulk connection, that is what
+     * moves the generation of the data (cp_db_begin). */
+    if (cp_db_begin(s->db, err) < 0)
         return -1;
+    if (run(s, st, err, "enregistrement d'un doublon") < 0 || cp_db_commit(s->db, err) < 0) {
+        cp_db_rollback(s->db);
+        return -1;
+    }
     return 2;
 }

@@ -4,13 +4,16 @@
  * calpae-nightly) and leaves the database as it was; anything it reads
  * that changes makes the next run recompute: a new file, the rules file,
  * a reference file, an explanation, aggregates rewritten by another
- * command. On the sample inbox, with a private copy of data/.
+ * command, hand edits from another program (through the generation of the
+ * data, or every row when its triggers are gone), a bulk writer between
+ * two runs. On the sample inbox, with a private copy of data/.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "common/db.h"
 #include "consolidate/consolidate.h"
 #include "consolidate/explain.h"
@@ -42,25 +45,51 @@ static int skipped(void)
     return s;
 }
 
-/* Everything in the database a consolidation reads or writes, and the
- * stored fingerprint, as one text (malloc'ed). */
+/* Every row of every table (but the generation, which every run moves,
+ * and the fingerprint that holds it) as one text, numbers exactly
+ * (malloc'ed). */
 static char *db_state(void)
 {
-    struct cp_consolidate_opts o = {db_path, data, NULL, NULL};
-    char fp[CP_SHA256_HEX], *stored, *out;
+    struct cp_buf out = CP_BUF_INIT(1 << 28);
+    sqlite3_stmt *tables, *q;
     struct cp_err err;
     sqlite3 *db;
 
     cp_err_clear(&err);
     cr_assert_eq(cp_db_open(&db, db_path, 0, &err), 0, "%s", err.msg);
-    cr_assert_eq(cp_consolidate_inputs(db, &o, fp, &err), 0, "%s", err.msg);
-    stored = t_sql_text(db, "SELECT valeur FROM meta WHERE cle = '" CP_CONSOLIDATE_INPUTS_KEY "'");
-    cr_assert_not_null(stored);
-    out = malloc(strlen(stored) + sizeof fp + 2);
-    sprintf(out, "%s|%s", fp, stored);
-    free(stored);
+    cr_assert_eq(sqlite3_prepare_v2(db,
+                                    "SELECT name FROM sqlite_master WHERE type = 'table'"
+                                    " AND name NOT LIKE 'sqlite%' AND name <> 'generation'"
+                                    " ORDER BY name",
+                                    -1, &tables, NULL),
+                 SQLITE_OK);
+    while (sqlite3_step(tables) == SQLITE_ROW) {
+        char sql[256];
+
+        snprintf(sql, sizeof sql, "SELECT * FROM \"%s\" ORDER BY 1",
+                 (const char *)sqlite3_column_text(tables, 0));
+        cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK, "%s", sql);
+        cp_buf_addf(&out, "## %s\n", sql);
+        while (sqlite3_step(q) == SQLITE_ROW) {
+            const char *first = (const char *)sqlite3_column_text(q, 0);
+
+            if (first && strcmp(first, CP_CONSOLIDATE_INPUTS_KEY) == 0)
+                continue;
+            for (int i = 0; i < sqlite3_column_count(q); i++) {
+                if (sqlite3_column_type(q, i) == SQLITE_FLOAT)
+                    cp_buf_addf(&out, "%a|", sqlite3_column_double(q, i));
+                else if (sqlite3_column_type(q, i) == SQLITE_NULL)
+                    cp_buf_adds(&out, "NULL|");
+                else
+                    cp_buf_addf(&out, "'%s'|", (const char *)sqlite3_column_text(q, i));
+            }
+            cp_buf_addc(&out, '\n');
+        }
+        sqlite3_finalize(q);
+    }
+    sqlite3_finalize(tables);
     sqlite3_close(db);
-    return out;
+    return cp_buf_detach(&out);
 }
 
 static void append(const char *name, const char *text)
@@ -234,4 +263,96 @@ Test(consolidate_rerun, skipped_rule_lines_are_reported_on_every_run)
         cr_assert_gt(st.nproblems, 0);
         cp_consolidate_stats_release(&st);
     }
+}
+
+/* A statement on a connection of another program: plain sqlite3_open,
+ * triggers on as by default. */
+static void edit(const char *sql)
+{
+    sqlite3 *db;
+
+    cr_assert_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK, "%s: %s", sql,
+                 sqlite3_errmsg(db));
+    cr_assert_eq(sqlite3_close(db), SQLITE_OK);
+}
+
+static long long count(const char *sql)
+{
+    struct cp_err err;
+    sqlite3 *db;
+    long long n;
+
+    cp_err_clear(&err);
+    cr_assert_eq(cp_db_open(&db, db_path, 0, &err), 0, "%s", err.msg);
+    n = t_sql_int(db, sql);
+    sqlite3_close(db);
+    return n;
+}
+
+Test(consolidate_rerun, hand_edits_of_any_kind_are_consolidated)
+{
+    long long rows = count("SELECT count(*) FROM contribution");
+
+    edit("UPDATE valeur SET valeur = valeur + 1"
+         " WHERE id = (SELECT valeur_id FROM courant"
+         " ORDER BY signataire, periode, indicateur LIMIT 1)");
+    cr_assert_eq(skipped(), 0);
+    cr_assert_eq(skipped(), 1);
+    edit("DELETE FROM contribution WHERE (niveau, zone, groupe, periode, indicateur, signataire)"
+         " = (SELECT niveau, zone, groupe, periode, indicateur, signataire FROM contribution"
+         " LIMIT 1)");
+    cr_assert_eq(skipped(), 0);
+    cr_expect_eq(count("SELECT count(*) FROM contribution"), rows, "the row is put back");
+    cr_assert_eq(skipped(), 1);
+    /* The same row again: a change as far as SQL knows, recomputed. */
+    edit("INSERT OR REPLACE INTO courant SELECT * FROM courant"
+         " ORDER BY signataire, periode, indicateur LIMIT 1");
+    cr_assert_eq(skipped(), 0);
+    edit("INSERT INTO meta VALUES('note', 'à la main')");
+    cr_assert_eq(skipped(), 0);
+    cr_assert_eq(skipped(), 1);
+}
+
+Test(consolidate_rerun, without_its_triggers_every_row_is_read)
+{
+    long long g;
+
+    edit("DROP TRIGGER generation_valeur_u");
+    cr_assert_eq(skipped(), 0, "the schema changed");
+    cr_assert_eq(skipped(), 1);
+    g = count("SELECT n FROM generation");
+    edit("UPDATE valeur SET valeur = valeur + 1"
+         " WHERE id = (SELECT valeur_id FROM courant"
+         " ORDER BY signataire, periode, indicateur LIMIT 1)");
+    cr_assert_eq(count("SELECT n FROM generation"), g, "no trigger ran");
+    cr_assert_eq(skipped(), 0, "seen all the same");
+    cr_assert_eq(skipped(), 1);
+}
+
+/* A bulk connection (as ingest's) open across a consolidation: its next
+ * write moves the generation again. */
+Test(consolidate_rerun, a_bulk_writer_around_a_run_is_seen)
+{
+    struct cp_err err;
+    sqlite3 *db;
+
+    cp_err_clear(&err);
+    cr_assert_eq(cp_db_open(&db, db_path, CP_DB_BULK, &err), 0, "%s", err.msg);
+    cr_assert_eq(cp_db_begin(db, &err), 0, "%s", err.msg);
+    cr_assert_eq(cp_db_exec(db, "UPDATE valeur SET valeur = valeur + 1 WHERE id ="
+                                " (SELECT valeur_id FROM courant ORDER BY signataire, periode, indicateur LIMIT 1)",
+                            &err),
+                 0, "%s", err.msg);
+    cr_assert_eq(cp_db_commit(db, &err), 0, "%s", err.msg);
+    cr_assert_eq(skipped(), 0);
+    cr_assert_eq(cp_db_begin(db, &err), 0, "%s", err.msg);
+    cr_assert_eq(cp_db_exec(db, "UPDATE valeur SET valeur = valeur + 1 WHERE id ="
+                                " (SELECT valeur_id FROM courant ORDER BY signataire, periode, indicateur LIMIT 1)",
+                            &err),
+                 0, "%s", err.msg);
+    cr_assert_eq(cp_db_commit(db, &err), 0, "%s", err.msg);
+    cr_assert_eq(cp_db_close(db, &err), 0);
+    cr_assert_eq(skipped(), 0);
+    cr_assert_eq(skipped(), 1);
 }
