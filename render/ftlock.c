@@ -35,87 +35,38 @@
  * because FreeType may call its own public functions on the way. */
 static GRecMutex ft_lock;
 
-/* FreeType's own definition of name, once (under ft_lock). */
-#define REAL(type, name)                                                                  \
-    static type real_##name;                                                              \
-    if (!real_##name)                                                                     \
-    *(void **)&real_##name = dlsym(RTLD_NEXT, #name)
-
-typedef FT_Error (*new_face_fn)(FT_Library, const char *, FT_Long, FT_Face *);
-typedef FT_Error (*new_memory_face_fn)(FT_Library, const FT_Byte *, FT_Long, FT_Long, FT_Face *);
-typedef FT_Error (*open_face_fn)(FT_Library, const FT_Open_Args *, FT_Long, FT_Face *);
-typedef FT_Error (*face_fn)(FT_Face);
-
-FT_Error FT_New_Face(FT_Library lib, const char *path, FT_Long index, FT_Face *face)
-{
-    FT_Error e = FT_Err_Invalid_Library_Handle;
-
-    g_rec_mutex_lock(&ft_lock);
-    {
-        REAL(new_face_fn, FT_New_Face);
-        if (real_FT_New_Face)
-            e = real_FT_New_Face(lib, path, index, face);
+/*
+ * Defines FreeType's function name again: FreeType's own definition
+ * (found once, under the lock) called under ft_lock. params and call are
+ * the parameter list and the call's arguments; fail is returned if
+ * FreeType's definition cannot be found.
+ */
+#define SERIALISED(name, fail, params, call)                                              \
+    FT_Error name params                                                                  \
+    {                                                                                     \
+        static FT_Error(*real) params;                                                    \
+        FT_Error e = fail;                                                                \
+                                                                                          \
+        g_rec_mutex_lock(&ft_lock);                                                       \
+        if (!real)                                                                        \
+            *(void **)&real = dlsym(RTLD_NEXT, #name);                                    \
+        if (real)                                                                         \
+            e = real call;                                                                \
+        g_rec_mutex_unlock(&ft_lock);                                                     \
+        return e;                                                                         \
     }
-    g_rec_mutex_unlock(&ft_lock);
-    return e;
-}
 
-FT_Error FT_New_Memory_Face(FT_Library lib, const FT_Byte *base, FT_Long size, FT_Long index,
-                            FT_Face *face)
-{
-    FT_Error e = FT_Err_Invalid_Library_Handle;
-
-    g_rec_mutex_lock(&ft_lock);
-    {
-        REAL(new_memory_face_fn, FT_New_Memory_Face);
-        if (real_FT_New_Memory_Face)
-            e = real_FT_New_Memory_Face(lib, base, size, index, face);
-    }
-    g_rec_mutex_unlock(&ft_lock);
-    return e;
-}
-
-FT_Error FT_Open_Face(FT_Library lib, const FT_Open_Args *args, FT_Long index, FT_Face *face)
-{
-    FT_Error e = FT_Err_Invalid_Library_Handle;
-
-    g_rec_mutex_lock(&ft_lock);
-    {
-        REAL(open_face_fn, FT_Open_Face);
-        if (real_FT_Open_Face)
-            e = real_FT_Open_Face(lib, args, index, face);
-    }
-    g_rec_mutex_unlock(&ft_lock);
-    return e;
-}
-
-FT_Error FT_Reference_Face(FT_Face face)
-{
-    FT_Error e = FT_Err_Invalid_Face_Handle;
-
-    g_rec_mutex_lock(&ft_lock);
-    {
-        REAL(face_fn, FT_Reference_Face);
-        if (real_FT_Reference_Face)
-            e = real_FT_Reference_Face(face);
-    }
-    g_rec_mutex_unlock(&ft_lock);
-    return e;
-}
-
-FT_Error FT_Done_Face(FT_Face face)
-{
-    FT_Error e = FT_Err_Invalid_Face_Handle;
-
-    g_rec_mutex_lock(&ft_lock);
-    {
-        REAL(face_fn, FT_Done_Face);
-        if (real_FT_Done_Face)
-            e = real_FT_Done_Face(face);
-    }
-    g_rec_mutex_unlock(&ft_lock);
-    return e;
-}
+SERIALISED(FT_New_Face, FT_Err_Invalid_Library_Handle,
+           (FT_Library lib, const char *path, FT_Long index, FT_Face *face),
+           (lib, path, index, face))
+SERIALISED(FT_New_Memory_Face, FT_Err_Invalid_Library_Handle,
+           (FT_Library lib, const FT_Byte *base, FT_Long size, FT_Long index, FT_Face *face),
+           (lib, base, size, index, face))
+SERIALISED(FT_Open_Face, FT_Err_Invalid_Library_Handle,
+           (FT_Library lib, const FT_Open_Args *args, FT_Long index, FT_Face *face),
+           (lib, args, index, face))
+SERIALISED(FT_Reference_Face, FT_Err_Invalid_Face_Handle, (FT_Face face), (face))
+SERIALISED(FT_Done_Face, FT_Err_Invalid_Face_Handle, (FT_Face face), (face))
 
 static cairo_status_t to_buffer(void *closure, const unsigned char *data, unsigned int n)
 {
