@@ -35,7 +35,7 @@ Q := @
 endif
 
 # pkg-config is evaluated lazily (=), after the dependency stamp has run.
-PKGS     := sqlite3 libcrypto libzip expat cairo pangocairo poppler-glib xlsxwriter libpng
+PKGS     := sqlite3 libcrypto libzip expat cairo pangocairo poppler-glib xlsxwriter libpng libisal
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lcsv -lm
 

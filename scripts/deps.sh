@@ -7,7 +7,7 @@ set -eu
 PACKAGES="gcc make pkg-config
 libcsv-dev libsqlite3-dev sqlite3 libssl-dev
 libzip-dev libexpat1-dev
-libcairo2-dev libpango1.0-dev libpoppler-glib-dev libxlsxwriter-dev libpng-dev
+libcairo2-dev libpango1.0-dev libpoppler-glib-dev libxlsxwriter-dev libpng-dev libisal-dev
 gnuplot-nox fonts-dejavu-core
 libcriterion-dev poppler-utils unzip"
 
