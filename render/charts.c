@@ -67,14 +67,12 @@ struct cp_plot {
 static void convert_task(gpointer data, gpointer unused);
 
 /*
- * poppler is drawn from one thread at a time: its documents are separate,
- * but it has global state of its own (fonts, colour profiles) and its
- * thread safety is not something it documents; each use is a millisecond
- * or two, the PNG compression around it runs in parallel. FreeType faces,
- * which poppler shares with cairo's font caches in every thread, are
- * serialised process-wide in ftlock.c.
+ * poppler draws separate documents in separate threads (each thread opens
+ * its own document) once the two things it does not guard are taken care
+ * of, in ftlock.c: its FreeType faces, and the global state it builds
+ * lazily on its first document (cp_poppler_warm_up, called before the
+ * conversion threads start).
  */
-static GMutex poppler_lock;
 struct cp_chart_batch;
 static void drain(struct cp_chart_batch *b, size_t from);
 
@@ -1382,7 +1380,6 @@ static int convert(struct conv *c)
         return -1;
     /* ch is read by the main thread meanwhile: only c is written here. */
     raster = thread_raster((int)lround(SVG_W * PNG_SCALE), (int)lround(SVG_H * PNG_SCALE));
-    g_mutex_lock(&poppler_lock);
     page = pdf_page(c->pdf, c->pdflen, &doc, ch->pdf, &c->err);
     if (page) {
         poppler_page_get_size(page, &pw, &ph);
@@ -1402,7 +1399,6 @@ static int convert(struct conv *c)
         g_object_unref(page);
         g_object_unref(doc);
     }
-    g_mutex_unlock(&poppler_lock);
     if (rc == 0 && write_png(raster, c->tmp[2]) < 0) {
         rc = cp_err_set(&c->err, CP_EX_IOERR, "io", ch->png, "écriture de « %s » impossible",
                         ch->png);
@@ -1457,15 +1453,13 @@ int cp_chart_draw(cairo_t *cr, const struct cp_chart *ch, double x, double y, do
 
     cp_poppler_warm_up();
     /* In memory while the job's files are being converted, else the file. */
-    if (!ch->pdf_data && slurp(ch->pdf, &file, &len, err) < 0)
-        return -1;
-    g_mutex_lock(&poppler_lock);
     if (ch->pdf_data)
         page = pdf_page(ch->pdf_data, ch->pdf_len, &doc, ch->pdf, err);
+    else if (slurp(ch->pdf, &file, &len, err) < 0)
+        return -1;
     else
         page = pdf_page(file, len, &doc, ch->pdf, err);
     if (!page) {
-        g_mutex_unlock(&poppler_lock);
         free(file);
         return -1;
     }
@@ -1484,7 +1478,6 @@ int cp_chart_draw(cairo_t *cr, const struct cp_chart *ch, double x, double y, do
     cairo_restore(cr);
     g_object_unref(page);
     g_object_unref(doc);
-    g_mutex_unlock(&poppler_lock);
     free(file);
     return 0;
 }
