@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <limits.h>
 #include <math.h>
 #include <poll.h>
@@ -21,6 +22,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/statfs.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -402,15 +404,34 @@ static void remove_dir(const char *dir)
 }
 
 /* The folder for private gnuplot folders: $TMPDIR when plain, else /tmp. */
+/* 1 when dir is a folder on a tmpfs this process may write in. */
+static int writable_tmpfs(const char *dir)
+{
+    struct statfs fs;
+
+    return statfs(dir, &fs) == 0 && fs.f_type == TMPFS_MAGIC && access(dir, W_OK | X_OK) == 0;
+}
+
+/*
+ * Where gnuplot's private folder goes: $TMPDIR when set; else a tmpfs
+ * ($XDG_RUNTIME_DIR, then /dev/shm) when there is one, since a run creates
+ * and removes about 1,700 small data and command files there (0.3 s of a
+ * national run on ext4 /tmp); else /tmp.
+ */
 static const char *plot_tmpdir(void)
 {
     const char *tmpdir = getenv("TMPDIR");
+    const char *runtime = getenv("XDG_RUNTIME_DIR");
 
     /* The folder's name goes into gnuplot's working folder only, but keep
-     * it plain anyway: fall back to /tmp for an odd TMPDIR. */
-    if (!tmpdir || !safe_path(tmpdir) || strlen(tmpdir) > 200)
-        tmpdir = "/tmp";
-    return tmpdir;
+     * it plain anyway: fall back for an odd one. */
+    if (tmpdir && safe_path(tmpdir) && strlen(tmpdir) <= 200)
+        return tmpdir;
+    if (runtime && safe_path(runtime) && strlen(runtime) <= 200 && writable_tmpfs(runtime))
+        return runtime;
+    if (writable_tmpfs("/dev/shm"))
+        return "/dev/shm";
+    return "/tmp";
 }
 
 /* Removes the private folders ("calpae-plot-PID-XXXXXX") that killed
