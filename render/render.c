@@ -290,10 +290,24 @@ struct writes {
     struct cp_err err;
 };
 
+/* A job's dossier, written on the writer thread: what it reads, owned
+ * until it is written. charts is a copy of the job's list (struct pending
+ * moves from cur to prev): the charts themselves stay in memory until
+ * job_finish, which waits for the job's writes first. */
+struct dossier_job {
+    struct cp_render_job job;   /* its dir, date and now point below */
+    struct cp_model model;
+    struct cp_charts charts;
+    char dir[PATH_MAX], date[20], now[20];
+};
+
+/* One PDF to lay out on the writer thread: a feedback report (f, path) or
+ * a dossier (d). */
 struct write_task {
     struct writes *w;
     struct cp_feedback *f;
     char *path;
+    struct dossier_job *d;
 };
 
 static void write_task_run(gpointer data, gpointer unused)
@@ -303,7 +317,10 @@ static void write_task_run(gpointer data, gpointer unused)
     int rc;
 
     (void)unused;
-    rc = cp_feedback_write(t->f, t->path, &e);
+    if (t->d)
+        rc = cp_render_dossier(&t->d->job, &t->d->charts, &e);
+    else
+        rc = cp_feedback_write(t->f, t->path, &e);
     g_mutex_lock(&t->w->lock);
     if (rc < 0 && !t->w->failed) {
         t->w->failed = 1;
@@ -312,9 +329,26 @@ static void write_task_run(gpointer data, gpointer unused)
     if (--t->w->running == 0)
         g_cond_broadcast(&t->w->idle);
     g_mutex_unlock(&t->w->lock);
-    cp_feedback_free(t->f);
-    free(t->path);
+    if (t->d) {
+        cp_model_release(&t->d->model);
+        free(t->d);
+    } else {
+        cp_feedback_free(t->f);
+        free(t->path);
+    }
     free(t);
+}
+
+/* Hands a job's dossier (t->d, its model loaded) to the writer thread,
+ * which then owns t; writes_end(w) waits for it. */
+static void queue_dossier(struct write_task *t, GThreadPool *pool, struct writes *w)
+{
+    t->w = w;
+    g_mutex_lock(&w->lock);
+    w->running++;
+    g_mutex_unlock(&w->lock);
+    if (!pool || !g_thread_pool_push(pool, t, NULL))
+        write_task_run(t, NULL);
 }
 
 static struct writes *writes_new(void)
@@ -470,70 +504,85 @@ static int render_job(sqlite3 *db, const struct cp_render_opts *o, struct cp_plo
                       GThreadPool *writers, struct feedback_src *fs, const struct job_spec *j,
                       const char *hex, struct pending *pj, struct cp_err *err)
 {
-    struct cp_render_job job;
-    struct cp_model model;
+    struct cp_render_job *job;
     struct cp_rtables tables;
-    char dir[PATH_MAX], date[20], now[20];
+    struct write_task *t = calloc(1, sizeof *t);
+    struct dossier_job *d = calloc(1, sizeof *d);
     const char *out = o->out_dir ? o->out_dir : "reports";
     int rc = -1, loaded = 0;
 
     memset(pj, 0, sizeof *pj);
-    if (snprintf(dir, sizeof dir, "%s/%s/%s", out, o->national ? "national" : j->zone,
-                 j->period) >= (int)sizeof dir)
-        return cp_err_set(err, CP_EX_CANTCREAT, "io", out, "chemin de sortie trop long");
-    if (cp_mkdirs(dir, err) < 0)
-        return -1;
-    data_date(db, j, o->national, date);
-    cp_db_now(now);
-    job = (struct cp_render_job){db, o->national ? "FR" : j->zone, j->name, j->period,
-                                 o->national, dir, date, now, NULL, NULL};
+    if (!t || !d) {
+        free(t);
+        free(d);
+        return cp_err_set(err, CP_EX_SOFTWARE, "memory", NULL, "mémoire insuffisante");
+    }
+    job = &d->job;
+    t->d = d;
+    if (snprintf(d->dir, sizeof d->dir, "%s/%s/%s", out, o->national ? "national" : j->zone,
+                 j->period) >= (int)sizeof d->dir) {
+        cp_err_set(err, CP_EX_CANTCREAT, "io", out, "chemin de sortie trop long");
+        goto out;
+    }
+    if (cp_mkdirs(d->dir, err) < 0)
+        goto out;
+    data_date(db, j, o->national, d->date);
+    cp_db_now(d->now);
+    *job = (struct cp_render_job){db, o->national ? "FR" : j->zone, j->name, j->period,
+                                  o->national, d->dir, d->date, d->now, NULL, NULL};
     if (!*plot && cp_plot_open(plot, err) < 0)
-        return -1;
+        goto out;
     /* What the charts and the dossier show, and the tables of the workbook
      * and the CSV, are read once. */
-    if (cp_model_load(&model, &job, err) < 0)
+    if (cp_model_load(&d->model, job, err) < 0)
         goto out;
     loaded = 1;
-    if (cp_rtables_build(&tables, &job, err) < 0)
+    if (cp_rtables_build(&tables, job, err) < 0)
         goto out;
-    job.model = &model;
-    job.tables = &tables;
+    job->model = &d->model;
+    job->tables = &tables;
     /* gnuplot draws the charts while the outputs that need none are
-     * written; the dossier comes last. */
-    if (cp_plot_submit(*plot, &job, &pj->charts, err) < 0 || cp_render_workbook(&job, err) < 0 ||
-        cp_render_csv(&job, err) < 0 || cp_render_rollup(&job, err) < 0)
+     * written; then the dossier goes to the writer thread (with the
+     * feedback reports), which lays it out while the next job is read. */
+    if (cp_plot_submit(*plot, job, &pj->charts, err) < 0 || cp_render_workbook(job, err) < 0 ||
+        cp_render_csv(job, err) < 0 || cp_render_rollup(job, err) < 0)
         goto out;
-    if (!o->national) {
-        if (!(pj->writes = writes_new())) {
-            cp_err_set(err, CP_EX_SOFTWARE, "memory", NULL, "mémoire insuffisante");
-            goto out;
-        }
-        if (feedback(&job, fs, writers, pj->writes, err) < 0)
-            goto out;
+    if (!(pj->writes = writes_new())) {
+        cp_err_set(err, CP_EX_SOFTWARE, "memory", NULL, "mémoire insuffisante");
+        goto out;
     }
+    if (!o->national && feedback(job, fs, writers, pj->writes, err) < 0)
+        goto out;
     if (cp_plot_collect(&pj->charts, err) < 0)
         goto out;
-    if (cp_render_dossier(&job, &pj->charts, err) < 0)
-        goto out;
+    job->tables = NULL; /* released below; the dossier reads the model only */
+    d->charts = pj->charts;
     pj->j = j;
     snprintf(pj->hex, sizeof pj->hex, "%s", hex);
-    if (snprintf(pj->dossier, sizeof pj->dossier, "%s/dossier.pdf", dir) >= (int)sizeof pj->dossier)
+    if (snprintf(pj->dossier, sizeof pj->dossier, "%s/dossier.pdf", d->dir) >=
+        (int)sizeof pj->dossier)
         pj->dossier[0] = '\0';
     pj->active = 1;
+    queue_dossier(t, writers, pj->writes); /* t and d are the writer's now */
+    t = NULL;
     rc = 0;
 out:
     if (rc < 0) {
         struct cp_err ignored;
-        cp_charts_release(&pj->charts); /* the conversions are discarded */
+        /* The job's writes first: they read its charts. */
         writes_end(pj->writes, &ignored);
         pj->writes = NULL;
+        cp_charts_release(&pj->charts); /* the conversions are discarded */
+        cp_err_prefix(err, "%s %s : ", o->national ? "FR" : j->zone, j->period);
     }
-    if (loaded) {
-        cp_model_release(&model);
+    if (loaded)
         cp_rtables_release(&tables); /* also after a failed build */
+    if (t) {
+        if (loaded)
+            cp_model_release(&d->model);
+        free(d);
+        free(t);
     }
-    if (rc < 0)
-        cp_err_prefix(err, "%s %s : ", job.zone, j->period);
     return rc;
 }
 
@@ -657,13 +706,14 @@ int cp_render_run(const struct cp_render_opts *o, struct cp_err *err)
 out:
     /* A job not put in place leaves no chart file; it is rendered again
      * next time. */
-    cp_charts_release(&prev.charts);
-    cp_charts_release(&cur.charts);
     {
         struct cp_err ignored;
+        /* The writes first: a dossier reads its job's charts. */
         writes_end(prev.writes, &ignored);
         writes_end(cur.writes, &ignored);
     }
+    cp_charts_release(&prev.charts);
+    cp_charts_release(&cur.charts);
     if (writers)
         g_thread_pool_free(writers, FALSE, TRUE);
     feedback_src_close(&fs); /* its statements, before the database */
