@@ -339,9 +339,9 @@ static void write_task_run(gpointer data, gpointer unused)
     free(t);
 }
 
-/* Hands a job's dossier (t->d, its model loaded) to the writer thread,
- * which then owns t; writes_end(w) waits for it. */
-static void queue_dossier(struct write_task *t, GThreadPool *pool, struct writes *w)
+/* Hands t (a feedback report, or a job's dossier with its model loaded)
+ * to the writer thread, which then owns it; writes_end(w) waits for it. */
+static void queue_write(struct write_task *t, GThreadPool *pool, struct writes *w)
 {
     t->w = w;
     g_mutex_lock(&w->lock);
@@ -400,12 +400,7 @@ static int queue_feedback_pdf(struct cp_feedback_src *src, const char *sig, cons
         free(t);
         return -1;
     }
-    t->w = w;
-    g_mutex_lock(&w->lock);
-    w->running++;
-    g_mutex_unlock(&w->lock);
-    if (!pool || !g_thread_pool_push(pool, t, NULL))
-        write_task_run(t, NULL);
+    queue_write(t, pool, w);
     return 0;
 }
 
@@ -563,7 +558,7 @@ static int render_job(sqlite3 *db, const struct cp_render_opts *o, struct cp_plo
         (int)sizeof pj->dossier)
         pj->dossier[0] = '\0';
     pj->active = 1;
-    queue_dossier(t, writers, pj->writes); /* t and d are the writer's now */
+    queue_write(t, writers, pj->writes); /* t and d are the writer's now */
     t = NULL;
     rc = 0;
 out:
