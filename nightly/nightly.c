@@ -7,6 +7,7 @@
 #include "nightly/nightly.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -309,7 +310,11 @@ int cp_nightly_run(const struct cp_nightly_opts *o, struct cp_nightly_stats *sta
         cp_crash_point("nightly-consolidated");
     }
 
-    /* Render: unchanged régions are left untouched by the stage itself. */
+    /* Render: unchanged régions are left untouched by the stage itself.
+     * What ingest and consolidate freed goes back to the system first, so
+     * that render's peak does not stack on theirs (the one process of a
+     * national night peaked at 79 MB, each stage alone under 60). */
+    malloc_trim(0);
     ro.db_path = o->db_path;
     ro.out_dir = o->out_dir ? o->out_dir : "reports";
     ro.out = log;
