@@ -89,6 +89,16 @@ measure rerun-consolidate - - $CON
 measure rerun-render-regions - - $REN
 measure rerun-render-national - - $REN --national
 
+# The same night in one process, as cron runs it (calpae-nightly: ingest,
+# archive, consolidate, render of the régions), on its own database.
+NDIR=$OUT/nightly
+rm -rf "$NDIR"
+mkdir -p "$NDIR/inbox"
+cp -R "$OUT/corpus/." "$NDIR/inbox/"
+NIG="$BIN/calpae-nightly --db $NDIR/n.db --data $DATA --inbox $NDIR/inbox --out $NDIR/reports --archive $NDIR/archive --log $NDIR/log -q"
+measure nightly "$CV" "$CB" $NIG
+measure nightly-again - - $NIG
+
 if [ "$BIG_BYTES" -gt 0 ]; then
     BIG=$OUT/national-long.csv
     BR=$(stat_of "$OUT/national-long.stats" rows)
