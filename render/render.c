@@ -404,9 +404,6 @@ static int queue_feedback_pdf(struct cp_feedback_src *src, const char *sig, cons
     return 0;
 }
 
-/* Feedback reports for every signatory of the zone with something to say:
- * values in force for the period, findings or rejections. The PDFs are
- * queued on w (see writes_end). */
 /* What the feedback reports read with, prepared for the run's first job
  * and moved to each next one. */
 struct feedback_src {
@@ -431,6 +428,9 @@ static void feedback_src_close(struct feedback_src *fs)
     memset(fs, 0, sizeof *fs);
 }
 
+/* Feedback reports for every signatory of the zone with something to say:
+ * values in force for the period, findings or rejections. The PDFs are
+ * queued on w (see writes_end). */
 static int feedback(const struct cp_render_job *job, struct feedback_src *fs, GThreadPool *pool,
                     struct writes *w, struct cp_err *err)
 {
