@@ -1156,8 +1156,8 @@ static int slurp(const char *path, char **data, size_t *len, struct cp_err *err)
         if (cp_buf_add(&b, block, r) < 0) {
             fclose(f);
             cp_buf_release(&b);
-            return cp_err_set(err, CP_EX_SOFTWARE, "gnuplot", path, "« %s » trop volumineux",
-                              path);
+            return cp_err_set(err, CP_EX_SOFTWARE, "gnuplot", path,
+                              "« %s » trop volumineux (plus de %zu Mo)", path, CHART_MAX >> 20);
         }
     }
     if (ferror(f)) {

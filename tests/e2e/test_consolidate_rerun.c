@@ -162,17 +162,25 @@ Test(consolidate_rerun, a_forced_run_recomputes_and_changes_nothing)
     free(after);
 }
 
+/* Writes dir/name, a CSV submission from 31D of value for 2022-S1
+ * RSA_NOUV_ENTRANTS; its path in path. */
+static void submission(char *path, size_t n, const char *name, const char *value)
+{
+    FILE *f;
+
+    snprintf(path, n, "%s/%s", dir, name);
+    f = fopen(path, "w");
+    cr_assert_not_null(f, "%s", path);
+    fprintf(f, "signataire;periode;indicateur;valeur\n31D;2022-S1;RSA_NOUV_ENTRANTS;%s\n", value);
+    cr_assert_eq(fclose(f), 0);
+}
+
 Test(consolidate_rerun, a_new_file_is_consolidated)
 {
     struct cp_consolidate_stats st;
     char path[1024];
-    FILE *f;
 
-    snprintf(path, sizeof path, "%s/20230301-100000_CD31_2022S1_v3.csv", dir);
-    f = fopen(path, "w");
-    cr_assert_not_null(f);
-    fputs("signataire;periode;indicateur;valeur\n31D;2022-S1;RSA_NOUV_ENTRANTS;4321\n", f);
-    cr_assert_eq(fclose(f), 0);
+    submission(path, sizeof path, "20230301-100000_CD31_2022S1_v3.csv", "4321");
     cr_assert_eq(t_ingest(db_path, qdir, path), CP_EX_OK);
     cr_assert_eq(run(1, &st), 0);
     cr_assert_gt(st.agg_changed + st.agg_added, 0, "the new figure reaches the aggregates");
@@ -183,14 +191,9 @@ Test(consolidate_rerun, a_new_file_is_consolidated)
 Test(consolidate_rerun, a_rejected_file_is_consolidated)
 {
     char path[1024];
-    FILE *f;
 
     /* Nothing but a rejection: the doublon check reads them. */
-    snprintf(path, sizeof path, "%s/20230302-100000_CD31_2022S1_v4.csv", dir);
-    f = fopen(path, "w");
-    cr_assert_not_null(f);
-    fputs("signataire;periode;indicateur;valeur\n31D;2022-S1;RSA_NOUV_ENTRANTS;beaucoup\n", f);
-    cr_assert_eq(fclose(f), 0);
+    submission(path, sizeof path, "20230302-100000_CD31_2022S1_v4.csv", "beaucoup");
     cr_assert_eq(t_ingest(db_path, qdir, path), CP_EX_DATAERR);
     cr_assert_eq(skipped(), 0);
     cr_assert_eq(skipped(), 1);
