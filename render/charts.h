@@ -36,6 +36,9 @@ struct cp_chart {
      * the dossier draws it while they are still being converted. */
     const char *pdf_data;
     size_t pdf_len;
+    /* Its conversion to PNG, once queued and until the files are in place:
+     * the dossier draws the PDF from the document the conversion opened. */
+    struct cp_conv *conv;
 };
 
 /* Conversions of one job still running or not yet put in place. */

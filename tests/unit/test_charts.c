@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <cairo-pdf.h>
+#include <poppler.h>
 
 #include "common/afile.h"
 #include "render/charts.h"
@@ -109,6 +111,64 @@ Test(charts, draws_every_main_indicator_as_svg_pdf_png)
     cr_assert_eq(count_files(gdir, ".svg"), 19);
     cr_assert_eq(count_files(gdir, ".pdf"), 19);
     cr_assert_eq(count_files(gdir, ".png"), 19);
+    cp_charts_release(&c);
+    rf_teardown(&f);
+}
+
+/* The chart's PDF drawn by poppler at the PNG's size, on white. */
+static cairo_surface_t *pdf_raster(const char *path, int w, int h)
+{
+    char *uri = g_filename_to_uri(path, NULL, NULL);
+    PopplerDocument *doc = uri ? poppler_document_new_from_file(uri, NULL, NULL) : NULL;
+    PopplerPage *page = doc ? poppler_document_get_page(doc, 0) : NULL;
+    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h);
+    cairo_t *cr = cairo_create(s);
+    double pw = 0, ph = 0;
+
+    cr_assert_not_null(page, "%s unreadable", path);
+    poppler_page_get_size(page, &pw, &ph);
+    cairo_set_source_rgb(cr, 1, 1, 1);
+    cairo_paint(cr);
+    cairo_scale(cr, w / pw, h / ph);
+    poppler_page_render(page, cr);
+    cairo_destroy(cr);
+    g_object_unref(page);
+    g_object_unref(doc);
+    g_free(uri);
+    cairo_surface_flush(s);
+    return s;
+}
+
+/* Every pixel of the PNG is the one poppler draws from the chart's PDF:
+ * red, green and blue in their places, every column of every row. */
+Test(charts, png_pixels_are_the_pdf_drawn)
+{
+    struct rf f;
+    struct cp_charts c;
+    struct cp_err err;
+
+    rf_setup(&f, NULL, 0);
+    cr_assert_eq(cp_render_charts(&f.job, &c, &err), 0, "%s", err.msg);
+    for (size_t k = 0; k < c.n; k += 6) {
+        cairo_surface_t *png = cairo_image_surface_create_from_png(c.v[k].png);
+        cairo_surface_t *ref = pdf_raster(c.v[k].pdf, 1600, 900);
+        const unsigned char *a, *b;
+        long differ = 0;
+
+        cr_assert_eq(cairo_surface_status(png), CAIRO_STATUS_SUCCESS, "%s", c.v[k].png);
+        cr_assert_gt(coloured(png), 2000, "%s shows no bar or line", c.v[k].png);
+        a = cairo_image_surface_get_data(png);
+        b = cairo_image_surface_get_data(ref);
+        for (int y = 0; y < 900; y++)
+            for (int x = 0; x < 1600; x++) {
+                size_t pa = (size_t)y * (size_t)cairo_image_surface_get_stride(png) + 4 * (size_t)x;
+                size_t pb = (size_t)y * (size_t)cairo_image_surface_get_stride(ref) + 4 * (size_t)x;
+                differ += memcmp(a + pa, b + pb, 3) != 0;
+            }
+        cr_assert_eq(differ, 0, "%s: %ld pixels differ from its PDF", c.v[k].png, differ);
+        cairo_surface_destroy(png);
+        cairo_surface_destroy(ref);
+    }
     cp_charts_release(&c);
     rf_teardown(&f);
 }
@@ -344,6 +404,64 @@ Test(charts, released_before_collect_keeps_gnuplot_in_step)
         assert_valid_files(&b.v[k]);
     cr_assert_eq(cp_plot_close(p, &err), 0, "%s", err.msg);
     cp_charts_release(&b);
+    rf_teardown(&f);
+}
+
+/* While a job's charts are being converted, the dossier draws each from
+ * the document its conversion opened (once), and a chart drawn again (or
+ * whose document was taken) is opened from the PDF in memory: every drawing
+ * shows the chart's own text. */
+Test(charts, dossier_draws_from_the_conversion)
+{
+    struct rf f;
+    struct cp_plot *p;
+    struct cp_charts c;
+    struct cp_err err;
+    char pdf[400];
+    char *raw;
+    cairo_surface_t *s;
+    cairo_t *cr;
+
+    rf_setup(&f, NULL, 0);
+    snprintf(pdf, sizeof pdf, "%s/drawn.pdf", f.dir);
+    cr_assert_eq(cp_plot_open(&p, &err), 0, "%s", err.msg);
+    cr_assert_eq(cp_plot_submit(p, &f.job, &c, &err), 0, "%s", err.msg);
+    cr_assert_eq(cp_plot_collect(&c, &err), 0, "%s", err.msg);
+    s = cairo_pdf_surface_create(pdf, 595, 842);
+    cr = cairo_create(s);
+    for (int round = 0; round < 2; round++)
+        for (size_t k = 0; k < c.n; k++) {
+            cr_assert_not_null(c.v[k].conv, "%s: its conversion is known", c.v[k].name);
+            cr_assert_eq(cp_chart_draw(cr, &c.v[k], 20, 20, 555, 312, &err), 0, "%s", err.msg);
+            cairo_show_page(cr);
+        }
+    cairo_destroy(cr);
+    cairo_surface_destroy(s);
+    cr_assert_eq(cp_charts_commit(&c, &err), 0, "%s", err.msg);
+    cr_assert_null(c.v[0].conv, "forgotten once the files are in place");
+    raw = rf_pdftotext(pdf, 1);
+    cr_assert_not_null(raw);
+    cr_assert_eq(rf_pages(raw), 2 * (int)c.n);
+    {
+        char *page[64];
+        size_t np = 0;
+
+        cr_assert_leq(2 * c.n, 64);
+        for (char *at = raw, *ff; at && np < 2 * c.n; at = ff ? ff + 1 : NULL) {
+            ff = strchr(at, '\f');
+            if (ff)
+                *ff = '\0';
+            page[np++] = at;
+        }
+        cr_assert_eq(np, 2 * c.n);
+        for (size_t k = 0; k < c.n; k++) {
+            cr_assert_gt(strlen(page[k]), 40, "%s: no text drawn", c.v[k].name);
+            cr_assert_str_eq(page[k], page[k + c.n], "%s: drawn twice, differently", c.v[k].name);
+        }
+    }
+    free(raw);
+    cr_assert_eq(cp_plot_close(p, &err), 0, "%s", err.msg);
+    cp_charts_release(&c);
     rf_teardown(&f);
 }
 
