@@ -500,7 +500,7 @@ static int render_job(sqlite3 *db, const struct cp_render_opts *o, struct cp_plo
                       const char *hex, struct pending *pj, struct cp_err *err)
 {
     struct cp_render_job *job;
-    struct cp_rtables tables;
+    struct cp_rtables tables = {0}; /* released on every path, even unbuilt */
     struct write_task *t = calloc(1, sizeof *t);
     struct dossier_job *d = calloc(1, sizeof *d);
     const char *out = o->out_dir ? o->out_dir : "reports";
@@ -532,15 +532,17 @@ static int render_job(sqlite3 *db, const struct cp_render_opts *o, struct cp_plo
     if (cp_model_load(&d->model, job, err) < 0)
         goto out;
     loaded = 1;
-    if (cp_rtables_build(&tables, job, err) < 0)
-        goto out;
     job->model = &d->model;
+    /* gnuplot draws the charts (from the model) while the tables of the
+     * workbook and the CSV are read and those outputs written; then the
+     * dossier goes to the writer thread (with the feedback reports), which
+     * lays it out while the next job is read. */
+    if (cp_plot_submit(*plot, job, &pj->charts, err) < 0 ||
+        cp_rtables_build(&tables, job, err) < 0)
+        goto out;
     job->tables = &tables;
-    /* gnuplot draws the charts while the outputs that need none are
-     * written; then the dossier goes to the writer thread (with the
-     * feedback reports), which lays it out while the next job is read. */
-    if (cp_plot_submit(*plot, job, &pj->charts, err) < 0 || cp_render_workbook(job, err) < 0 ||
-        cp_render_csv(job, err) < 0 || cp_render_rollup(job, err) < 0)
+    if (cp_render_workbook(job, err) < 0 || cp_render_csv(job, err) < 0 ||
+        cp_render_rollup(job, err) < 0)
         goto out;
     if (!(pj->writes = writes_new())) {
         cp_err_set(err, CP_EX_SOFTWARE, "memory", NULL, "mémoire insuffisante");
