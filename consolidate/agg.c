@@ -19,8 +19,9 @@
  * - arithmetic as SQLite's: a NaN result or a division by zero is NULL;
  * - a value that went through a REAL column of a temp table (cp_use,
  *   cp_contrib, cp_expect) comes back as a column gives it (stored_real).
- * The results go to the temp tables cp_contrib and cp_agg, from which the
- * SQL below writes contribution and agregat.
+ * The aggregates go to the temp table cp_agg, from which the SQL below
+ * writes agregat; the contributions to cp_contrib, which the SQL below
+ * diffs with contribution, or, on a first run, straight into contribution.
  */
 #include "consolidate/internal.h"
 
@@ -68,6 +69,19 @@ struct nv {
     double v;
 };
 
+/* One signatory's contribution, as cp_contrib gives it back. */
+struct contrib {
+    struct nv val, num, den;
+    int derive;
+};
+
+/* A contribution kept to be written directly into contribution, with the
+ * ranks of its key's parts. */
+struct kept {
+    size_t type_rank, region_rank, s, p, i;
+    struct contrib c;
+};
+
 struct agg {
     struct ag_sig *sig; /* sorted by code */
     size_t nsig;
@@ -79,6 +93,9 @@ struct agg {
     unsigned char *fl;  /* nsig x nper x nind cells */
     double *v;
     sqlite3_stmt *ins_contrib, *ins_agg;
+    int direct;         /* contribution is empty: written directly, not diffed */
+    struct kept *kept;  /* the contributions, when direct */
+    size_t nkept, capkept;
 };
 
 static const struct nv NV_NULL = {0, 0.0};
@@ -218,6 +235,7 @@ static void agg_release(struct agg *a)
     free(a->order);
     free(a->fl);
     free(a->v);
+    free(a->kept);
     sqlite3_finalize(a->ins_contrib);
     sqlite3_finalize(a->ins_agg);
 }
@@ -547,12 +565,6 @@ static void bind_nv(sqlite3_stmt *st, int i, struct nv v)
         sqlite3_bind_null(st, i);
 }
 
-/* One signatory's contribution, as cp_contrib gives it back. */
-struct contrib {
-    struct nv val, num, den;
-    int derive;
-};
-
 /* Whether signatory s contributes to indicator i in period p, and what:
  * flux and stock their usable value; ratios only with both a usable
  * numerator and a usable denominator, the rate recomputed, never the one
@@ -658,12 +670,22 @@ static int put_agg(struct cp_run *run, struct agg *a, const char *niveau, const 
     return rc;
 }
 
-static int put_contrib(struct cp_run *run, struct agg *a, const struct ag_sig *g,
-                       const struct ag_per *per, const struct ag_ind *d, const struct contrib *c)
+/* Into cp_contrib, or kept for contribution. */
+static int put_contrib(struct cp_run *run, struct agg *a, size_t s, size_t p, size_t i,
+                       const struct contrib *c)
 {
     sqlite3_stmt *st = a->ins_contrib;
+    const struct ag_sig *g = &a->sig[s];
+    const struct ag_per *per = &a->per[p];
+    const struct ag_ind *d = &a->ind[i];
     int rc = 0;
 
+    if (a->direct) {
+        if (grow(&a->kept, &a->capkept, a->nkept, sizeof *a->kept) < 0)
+            return agg_nomem(run);
+        a->kept[a->nkept++] = (struct kept){g->type_rank, g->region_rank, s, p, i, *c};
+        return 0;
+    }
     sqlite3_bind_text(st, 1, g->region, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, g->type, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, per->code, -1, SQLITE_STATIC);
@@ -716,7 +738,7 @@ static int group_period_indicator(struct cp_run *run, struct agg *a, size_t b, s
                 continue;
             zsum_add(&z, &c);
             zsum_add(&nat, &c);
-            if (put_contrib(run, a, &a->sig[s], per, d, &c) < 0)
+            if (put_contrib(run, a, s, p, i, &c) < 0)
                 return -1;
         }
         if (!z.attendus)
@@ -732,6 +754,76 @@ static int group_period_indicator(struct cp_run *run, struct agg *a, size_t b, s
                 nv_stored(sum_get(&natbase))) < 0)
         return -1;
     return 0;
+}
+
+static int cmp_size(size_t x, size_t y)
+{
+    return (x > y) - (x < y);
+}
+
+/* contribution's key order for the nation: group, period, indicator,
+ * signatory. */
+static int kept_national_cmp(const void *x, const void *y)
+{
+    const struct kept *a = x, *b = y;
+    int c;
+
+    if ((c = cmp_size(a->type_rank, b->type_rank)) || (c = cmp_size(a->p, b->p)) ||
+        (c = cmp_size(a->i, b->i)))
+        return c;
+    return cmp_size(a->s, b->s);
+}
+
+/* For the régions: zone first. */
+static int kept_region_cmp(const void *x, const void *y)
+{
+    const struct kept *a = x, *b = y;
+    int c = cmp_size(a->region_rank, b->region_rank);
+
+    return c ? c : kept_national_cmp(x, y);
+}
+
+/*
+ * A first run (contribution empty): the contributions written straight
+ * into contribution, both levels, each in the table's key order, so that
+ * every row is appended at the end of the B-tree; cp_contrib, which only
+ * the diff of a later run needs, is not filled.
+ */
+static int write_contributions(struct cp_run *run, struct agg *a)
+{
+    static const char *const niveau[2] = {"national", "region"};
+    sqlite3_stmt *st;
+    int rc = 0;
+
+    if (cp_db_prepare(run->db,
+                      "INSERT INTO contribution(niveau, zone, groupe, periode, indicateur,"
+                      " signataire, valeur, numerateur, denominateur, derive)"
+                      " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                      &st, run->err) < 0)
+        return -1;
+    for (int l = 0; l < 2 && rc == 0; l++) {
+        qsort(a->kept, a->nkept, sizeof *a->kept, l ? kept_region_cmp : kept_national_cmp);
+        sqlite3_bind_text(st, 1, niveau[l], -1, SQLITE_STATIC);
+        for (size_t k = 0; k < a->nkept && rc == 0; k++) {
+            const struct kept *x = &a->kept[k];
+            const struct ag_sig *g = &a->sig[x->s];
+
+            sqlite3_bind_text(st, 2, l ? g->region : "FR", -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 3, g->type, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 4, a->per[x->p].code, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 5, a->ind[x->i].code, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 6, g->code, -1, SQLITE_STATIC);
+            bind_nv(st, 7, x->c.val);
+            bind_nv(st, 8, x->c.num);
+            bind_nv(st, 9, x->c.den);
+            sqlite3_bind_int(st, 10, x->c.derive);
+            if (sqlite3_step(st) != SQLITE_DONE)
+                rc = cp_run_dbfail(run, "contributions");
+            sqlite3_reset(st);
+        }
+    }
+    sqlite3_finalize(st);
+    return rc;
 }
 
 /* The declarations of cp_contrib and cp_agg: cp_agg is declared as agregat
@@ -754,14 +846,15 @@ static const char *const agg_tables_sql[] = {
     NULL,
 };
 
-/* Fills cp_contrib and cp_agg. */
-static int compute(struct cp_run *run)
+/* Fills cp_agg, and cp_contrib or, when direct, contribution. */
+static int compute(struct cp_run *run, int direct)
 {
     struct agg a;
     size_t n;
     int rc = -1;
 
     memset(&a, 0, sizeof a);
+    a.direct = direct;
     for (size_t k = 0; agg_tables_sql[k]; k++)
         if (cp_run_exec(run, agg_tables_sql[k]) < 0)
             return -1;
@@ -803,6 +896,8 @@ static int compute(struct cp_run *run)
                 if (group_period_indicator(run, &a, b, e, p, i) < 0)
                     goto out;
     }
+    if (direct && write_contributions(run, &a) < 0)
+        goto out;
     rc = cp_run_exec(run, "CREATE INDEX temp.cp_agg_periode ON cp_agg(periode, niveau, zone)");
 out:
     agg_release(&a);
@@ -873,20 +968,6 @@ static const char *const contrib_diff_sql[] = {
     NULL,
 };
 
-/* No contribution recorded yet (a first run): every group is new. The
- * national rows come almost in key order (signatories by zone within a
- * group); sorting the région rows would cost more than inserting them as
- * they come. */
-static const char *const contrib_all_sql[] = {
-    CONTRIB_INSERT
-    " SELECT 'national', 'FR', groupe, periode, indicateur, signataire, valeur, numerateur,"
-    " denominateur, derive FROM cp_contrib",
-    CONTRIB_INSERT
-    " SELECT 'region', zone, groupe, periode, indicateur, signataire, valeur, numerateur,"
-    " denominateur, derive FROM cp_contrib",
-    NULL,
-};
-
 /* A count(*), (unsigned long)-1 on error. */
 static unsigned long count_rows(struct cp_run *run, const char *sql)
 {
@@ -922,11 +1003,13 @@ static int has_rows(struct cp_run *run, const char *sql)
 int cp_agg_run(struct cp_run *run, struct cp_consolidate_stats *st)
 {
     unsigned long removed, changed, added;
-    const char *const *contrib_sql;
     sqlite3_stmt *q = NULL;
-    int any;
+    int any, contrib_any;
 
-    if (compute(run) < 0)
+    /* No contribution recorded yet (a first run): every group is new,
+     * written by compute. */
+    if ((contrib_any = has_rows(run, "SELECT 1 FROM contribution LIMIT 1")) < 0 ||
+        compute(run, !contrib_any) < 0)
         return -1;
     if ((any = has_rows(run, "SELECT 1 FROM agregat LIMIT 1")) < 0)
         return -1;
@@ -949,11 +1032,8 @@ int cp_agg_run(struct cp_run *run, struct cp_consolidate_stats *st)
             return -1;
         added = (unsigned long)sqlite3_changes(run->db);
     }
-    if ((any = has_rows(run, "SELECT 1 FROM contribution LIMIT 1")) < 0)
-        return -1;
-    contrib_sql = any ? contrib_diff_sql : contrib_all_sql;
-    for (size_t i = 0; contrib_sql[i]; i++)
-        if (cp_run_exec(run, contrib_sql[i]) < 0)
+    for (size_t i = 0; contrib_any && contrib_diff_sql[i]; i++)
+        if (cp_run_exec(run, contrib_diff_sql[i]) < 0)
             return -1;
     if (st) {
         st->agg_removed = removed;
