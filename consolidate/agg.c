@@ -96,6 +96,7 @@ struct agg {
     int direct;         /* contribution is empty: written directly, not diffed */
     struct kept *kept;  /* the contributions, when direct */
     size_t nkept, capkept;
+    int level;          /* the level of contribution being written: 0 national, 1 région */
 };
 
 static const struct nv NV_NULL = {0, 0.0};
@@ -356,7 +357,8 @@ static int load_dims(struct cp_run *run, struct agg *a)
         goto dbfail;
     sqlite3_finalize(st);
     st = NULL;
-    qsort(a->sig, a->nsig, sizeof *a->sig, sig_cmp);
+    if (a->nsig)
+        qsort(a->sig, a->nsig, sizeof *a->sig, sig_cmp);
 
     cap = 0;
     if (cp_db_prepare(run->db, "SELECT periode, semestre FROM cp_per", &st, run->err) < 0)
@@ -374,7 +376,8 @@ static int load_dims(struct cp_run *run, struct agg *a)
         goto dbfail;
     sqlite3_finalize(st);
     st = NULL;
-    qsort(a->per, a->nper, sizeof *a->per, per_cmp);
+    if (a->nper)
+        qsort(a->per, a->nper, sizeof *a->per, per_cmp);
     /* A year's halves as the SQL named them: periode || '-S1'. */
     for (size_t i = 0; i < a->nper; i++) {
         char h[64];
@@ -418,7 +421,8 @@ static int load_dims(struct cp_run *run, struct agg *a)
         goto dbfail;
     sqlite3_finalize(st);
     st = NULL;
-    qsort(a->ind, a->nind, sizeof *a->ind, ind_cmp);
+    if (a->nind)
+        qsort(a->ind, a->nind, sizeof *a->ind, ind_cmp);
     for (size_t i = 0; i < a->nind; i++) {
         a->ind[i].num = find_ind(a->ind, a->nind, a->ind[i].ref[0]);
         a->ind[i].den = find_ind(a->ind, a->nind, a->ind[i].ref[1]);
@@ -784,45 +788,168 @@ static int kept_region_cmp(const void *x, const void *y)
 }
 
 /*
- * A first run (contribution empty): the contributions written straight
- * into contribution, both levels, each in the table's key order, so that
- * every row is appended at the end of the B-tree; cp_contrib, which only
- * the diff of a later run needs, is not filled.
+ * A first run (contribution empty): the contributions go straight into
+ * contribution, each level in the table's key order, without filling
+ * cp_contrib (only the diff of a later run needs it). They are read from
+ * memory by one INSERT ... SELECT per level through a virtual table
+ * (cp_kept) rather than inserted row by row: one statement keeps its
+ * cursor at the end of the B-tree, where each key in order is appended
+ * without a descent from the root (36 ms for the 68,702 rows of the
+ * national corpus, against 90 ms for as many single-row INSERTs).
  */
+struct kept_vt {
+    sqlite3_vtab base;
+    struct agg *a;
+};
+
+struct kept_cur {
+    sqlite3_vtab_cursor base;
+    size_t k;
+};
+
+static int kept_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
+                        sqlite3_vtab **out, char **err)
+{
+    struct kept_vt *t;
+    int rc;
+
+    (void)argc;
+    (void)argv;
+    (void)err;
+    rc = sqlite3_declare_vtab(db, "CREATE TABLE x(niveau, zone, groupe, periode, indicateur,"
+                                  " signataire, valeur, numerateur, denominateur, derive)");
+    if (rc != SQLITE_OK)
+        return rc;
+    if (!(t = sqlite3_malloc(sizeof *t)))
+        return SQLITE_NOMEM;
+    memset(t, 0, sizeof *t);
+    t->a = aux;
+    *out = &t->base;
+    return SQLITE_OK;
+}
+
+static int kept_disconnect(sqlite3_vtab *v)
+{
+    sqlite3_free(v);
+    return SQLITE_OK;
+}
+
+static int kept_best_index(sqlite3_vtab *v, sqlite3_index_info *info)
+{
+    (void)v;
+    info->estimatedCost = 1e6;
+    return SQLITE_OK;
+}
+
+static int kept_open(sqlite3_vtab *v, sqlite3_vtab_cursor **out)
+{
+    struct kept_cur *c = sqlite3_malloc(sizeof *c);
+
+    (void)v;
+    if (!c)
+        return SQLITE_NOMEM;
+    memset(c, 0, sizeof *c);
+    *out = &c->base;
+    return SQLITE_OK;
+}
+
+static int kept_close(sqlite3_vtab_cursor *c)
+{
+    sqlite3_free(c);
+    return SQLITE_OK;
+}
+
+static int kept_filter(sqlite3_vtab_cursor *c, int idx, const char *idxstr, int argc,
+                       sqlite3_value **argv)
+{
+    (void)idx;
+    (void)idxstr;
+    (void)argc;
+    (void)argv;
+    ((struct kept_cur *)c)->k = 0;
+    return SQLITE_OK;
+}
+
+static int kept_next(sqlite3_vtab_cursor *c)
+{
+    ((struct kept_cur *)c)->k++;
+    return SQLITE_OK;
+}
+
+static int kept_eof(sqlite3_vtab_cursor *c)
+{
+    return ((struct kept_cur *)c)->k >= ((struct kept_vt *)c->pVtab)->a->nkept;
+}
+
+static void result_nv(sqlite3_context *ctx, struct nv v)
+{
+    if (v.has)
+        sqlite3_result_double(ctx, v.v);
+    else
+        sqlite3_result_null(ctx);
+}
+
+static int kept_column(sqlite3_vtab_cursor *c, sqlite3_context *ctx, int col)
+{
+    const struct agg *a = ((struct kept_vt *)c->pVtab)->a;
+    const struct kept *x = &a->kept[((struct kept_cur *)c)->k];
+    const struct ag_sig *g = &a->sig[x->s];
+    const char *t = NULL;
+
+    switch (col) {
+    case 0: t = a->level ? "region" : "national"; break;
+    case 1: t = a->level ? g->region : "FR"; break;
+    case 2: t = g->type; break;
+    case 3: t = a->per[x->p].code; break;
+    case 4: t = a->ind[x->i].code; break;
+    case 5: t = g->code; break;
+    case 6: result_nv(ctx, x->c.val); break;
+    case 7: result_nv(ctx, x->c.num); break;
+    case 8: result_nv(ctx, x->c.den); break;
+    default: sqlite3_result_int(ctx, x->c.derive); break;
+    }
+    if (t)
+        sqlite3_result_text(ctx, t, -1, SQLITE_STATIC);
+    return SQLITE_OK;
+}
+
+static int kept_rowid(sqlite3_vtab_cursor *c, sqlite3_int64 *out)
+{
+    *out = (sqlite3_int64)((struct kept_cur *)c)->k;
+    return SQLITE_OK;
+}
+
+/* Eponymous only (no xCreate), read-only. */
+static const sqlite3_module kept_module = {
+    .iVersion = 0,
+    .xConnect = kept_connect,
+    .xBestIndex = kept_best_index,
+    .xDisconnect = kept_disconnect,
+    .xOpen = kept_open,
+    .xClose = kept_close,
+    .xFilter = kept_filter,
+    .xNext = kept_next,
+    .xEof = kept_eof,
+    .xColumn = kept_column,
+    .xRowid = kept_rowid,
+};
+
 static int write_contributions(struct cp_run *run, struct agg *a)
 {
-    static const char *const niveau[2] = {"national", "region"};
-    sqlite3_stmt *st;
     int rc = 0;
 
-    if (cp_db_prepare(run->db,
-                      "INSERT INTO contribution(niveau, zone, groupe, periode, indicateur,"
-                      " signataire, valeur, numerateur, denominateur, derive)"
-                      " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                      &st, run->err) < 0)
-        return -1;
-    for (int l = 0; l < 2 && rc == 0; l++) {
-        qsort(a->kept, a->nkept, sizeof *a->kept, l ? kept_region_cmp : kept_national_cmp);
-        sqlite3_bind_text(st, 1, niveau[l], -1, SQLITE_STATIC);
-        for (size_t k = 0; k < a->nkept && rc == 0; k++) {
-            const struct kept *x = &a->kept[k];
-            const struct ag_sig *g = &a->sig[x->s];
-
-            sqlite3_bind_text(st, 2, l ? g->region : "FR", -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 3, g->type, -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 4, a->per[x->p].code, -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 5, a->ind[x->i].code, -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 6, g->code, -1, SQLITE_STATIC);
-            bind_nv(st, 7, x->c.val);
-            bind_nv(st, 8, x->c.num);
-            bind_nv(st, 9, x->c.den);
-            sqlite3_bind_int(st, 10, x->c.derive);
-            if (sqlite3_step(st) != SQLITE_DONE)
-                rc = cp_run_dbfail(run, "contributions");
-            sqlite3_reset(st);
-        }
+    if (sqlite3_create_module_v2(run->db, "cp_kept", &kept_module, a, NULL) != SQLITE_OK)
+        return cp_run_dbfail(run, "contributions");
+    for (a->level = 0; a->level < 2 && rc == 0; a->level++) {
+        if (a->nkept)
+            qsort(a->kept, a->nkept, sizeof *a->kept,
+                  a->level ? kept_region_cmp : kept_national_cmp);
+        rc = cp_run_exec(run, "INSERT INTO contribution(niveau, zone, groupe, periode,"
+                              " indicateur, signataire, valeur, numerateur, denominateur,"
+                              " derive) SELECT * FROM cp_kept");
     }
-    sqlite3_finalize(st);
+    /* The module goes with this run's rows. */
+    sqlite3_create_module_v2(run->db, "cp_kept", NULL, NULL, NULL);
     return rc;
 }
 
