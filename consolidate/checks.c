@@ -153,28 +153,28 @@ static const char *const scope_sql[] = {
      * type's pairs instead of testing every period and indicator. rang:
      * the catalog order; releve: the period has data and the indicator
      * is of its kind (yearly-only for a year, the others for a half),
-     * what COMPLETUDE checks; nature: the catalog's, for the aggregates. */
+     * what COMPLETUDE checks. (The aggregates read the keys only,
+     * agg.c.) */
     "CREATE TEMP TABLE cp_pit(type TEXT, periode TEXT, indicateur TEXT, annee INTEGER,"
-    " debut TEXT, fin TEXT, axe TEXT, obligatoire INTEGER, annuel_seul INTEGER, rang INTEGER,"
-    " releve INTEGER, nature TEXT, PRIMARY KEY(type, periode, indicateur)) WITHOUT ROWID",
+    " debut TEXT, fin TEXT, axe TEXT, obligatoire INTEGER, rang INTEGER,"
+    " releve INTEGER, PRIMARY KEY(type, periode, indicateur)) WITHOUT ROWID",
     "INSERT INTO cp_pit SELECT t.type, p.periode, i.code, p.annee, p.debut, p.fin, i.axe,"
-    " i.obligatoire, i.annuel_seul, i.rang,"
-    " (p.role & 1) <> 0 AND (p.semestre = 0) = (i.annuel_seul = 1), i.nature"
+    " i.obligatoire, i.rang,"
+    " (p.role & 1) <> 0 AND (p.semestre = 0) = (i.annuel_seul = 1)"
     " FROM (SELECT DISTINCT type FROM ref_signataire) t CROSS JOIN cp_per p"
     " CROSS JOIN ref_indicateur i"
     " WHERE (p.role & 3) <> 0 AND p.annee BETWEEN i.annee_debut AND i.annee_fin"
     "  AND (i.annuel_seul = 0 OR p.semestre = 0)"
     "  AND instr(',' || i.types || ',', ',' || t.type || ',') > 0",
-    "CREATE TEMP TABLE cp_attendu(signataire TEXT, periode TEXT, indicateur TEXT, type TEXT,"
-    " region TEXT, obligatoire INTEGER, annuel_seul INTEGER, rang INTEGER, releve INTEGER,"
-    " nature TEXT, PRIMARY KEY(signataire, periode, indicateur)) WITHOUT ROWID",
-    "INSERT INTO cp_attendu SELECT s.code, x.periode, x.indicateur, s.type, s.region,"
-    " x.obligatoire, x.annuel_seul, x.rang, x.releve, x.nature"
+    "CREATE TEMP TABLE cp_attendu(signataire TEXT, periode TEXT, indicateur TEXT,"
+    " obligatoire INTEGER, rang INTEGER, releve INTEGER,"
+    " PRIMARY KEY(signataire, periode, indicateur)) WITHOUT ROWID",
+    "INSERT INTO cp_attendu SELECT s.code, x.periode, x.indicateur, x.obligatoire, x.rang,"
+    " x.releve"
     " FROM ref_signataire s CROSS JOIN cp_pit x"
     " WHERE x.type = s.type AND " IN_FORCE("s", "x")
     " AND NOT EXISTS (SELECT 1 FROM ref_recentralisation r WHERE r.signataire = s.code"
     "  AND r.axe = x.axe AND r.depuis <= x.annee)",
-    "CREATE INDEX cp_attendu_iptr ON cp_attendu(indicateur, periode, type, region)",
     /* Départements of each signatory, then predecessors: for a signatory
      * not in force during a period, the same-type signatories in force then
      * on its territory. */

@@ -160,6 +160,7 @@ static int run_stage(const struct cp_consolidate_opts *o, int skip_unchanged,
     struct cp_consolidate_stats *st = stats ? stats : &local;
     struct cp_rules rules;
     struct cp_run run;
+    struct cp_state_pre *pre = NULL;
     sqlite3 *db = NULL;
     char files_fp[CP_SHA256_HEX], fp[CP_SHA256_HEX];
     int rc = -1, in_tx = 0;
@@ -202,12 +203,13 @@ static int run_stage(const struct cp_consolidate_opts *o, int skip_unchanged,
     if (cp_db_begin(db, err) < 0)
         goto out;
     in_tx = 1;
+    pre = cp_state_values_start(db);
     if (cp_run_init(&run, db, err) < 0 || load_rules(o, &run, &rules, err) < 0)
         goto out;
     run.rules = &rules;
     if (cp_checks_scope(&run) < 0 || cp_run_staging(&run) < 0 || cp_checks_run(&run, st) < 0 ||
         cp_findings_apply(&run, st) < 0 || cp_agg_run(&run, st) < 0 ||
-        cp_state_update(db, &st->states_changed, err) < 0)
+        cp_state_update_pre(db, pre, &st->states_changed, err) < 0)
         goto out;
     /* The date of the consolidated state moves only when the state does. */
     {
@@ -235,6 +237,7 @@ static int run_stage(const struct cp_consolidate_opts *o, int skip_unchanged,
         goto out;
     rc = 0;
 out:
+    cp_state_pre_free(pre);
     if (in_tx)
         cp_db_rollback(db);
     /* The problems go to the caller, kept even when the run failed. */

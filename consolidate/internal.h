@@ -128,6 +128,18 @@ int cp_agg_run(struct cp_run *run, struct cp_consolidate_stats *st);
 /* state.c: fingerprints etat:<zone>:<periode> in meta; *changed counts the
  * keys written or removed. Uses only persistent tables and views. */
 int cp_state_update(sqlite3 *db, unsigned long *changed, struct cp_err *err);
+/* The lines of the values in force hashed ahead, on a second thread with a
+ * read-only connection of its own: started under the run's write lock
+ * (after BEGIN IMMEDIATE), so that it reads the tables the run does not
+ * write (courant, valeur, fichier, ref_signataire) as the run sees them.
+ * NULL when it cannot start (an in-memory database, no memory): then
+ * cp_state_update_pre reads them itself, as it does when the thread
+ * failed. Free with cp_state_pre_free (waits for the thread). */
+struct cp_state_pre;
+struct cp_state_pre *cp_state_values_start(sqlite3 *db);
+int cp_state_update_pre(sqlite3 *db, struct cp_state_pre *pre, unsigned long *changed,
+                        struct cp_err *err);
+void cp_state_pre_free(struct cp_state_pre *pre);
 
 /* The two halves of cp_consolidate_inputs (consolidate/inputs.c): the
  * files (version, reference files, rules), taken before the run reads

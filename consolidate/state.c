@@ -9,10 +9,14 @@
  *
  * Each line is hashed on its own and the hashes are summed per group (a
  * multiset hash), so that no sort of the whole state is needed; the sums
- * and the line count are then put through SHA-256.
+ * and the line count are then put through SHA-256. The lines of the values
+ * in force, most of them, do not depend on what the run computes: a
+ * consolidation hashes them on a second thread, with a connection of its
+ * own, while it checks and aggregates (cp_state_values_start).
  */
 #include "consolidate/internal.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,26 +26,32 @@
 #include "common/hash.h"
 
 /* zone, period, then what the line says (11 columns, NULL-padded); a line
- * of a région also counts for the nation. */
-static const char lines_sql[] =
-    "SELECT s.region, vc.periode, 'v', vc.signataire, vc.indicateur, vc.valeur, vc.manquant,"
-    " vc.cible, vc.valeur_id, vc.fichier, vc.emplacement, NULL, NULL"
+ * of a région also counts for the nation. The values in force, then the
+ * rest. */
+#define VALUES_SQL                                                                          \
+    "SELECT s.region, vc.periode, 'v', vc.signataire, vc.indicateur, vc.valeur, vc.manquant," \
+    " vc.cible, vc.valeur_id, vc.fichier, vc.emplacement, NULL, NULL"                       \
     " FROM valeurs_courantes vc JOIN ref_signataire s ON s.code = vc.signataire"
-    " UNION ALL SELECT s.region, c.periode, 'c', c.cle, c.gravite, c.valeurs, c.message,"
-    " (SELECT e.justification FROM explication e WHERE e.cle = c.cle"
-    "  AND e.valeurs = c.valeurs AND e.caduque_le IS NULL ORDER BY e.id DESC LIMIT 1),"
-    " NULL, NULL, NULL, NULL, NULL"
-    " FROM constat c JOIN ref_signataire s ON s.code = c.signataire WHERE c.periode IS NOT NULL"
-    " UNION ALL SELECT a.zone, a.periode, 'a', a.niveau, a.groupe, a.indicateur, a.valeur,"
-    " a.numerateur, a.denominateur, a.couverts, a.attendus, a.part_couverte,"
-    " a.partiel + 2 * a.derive FROM agregat a"
-    /* National tier: the roll-up in force of each région (a newer one is
-     * a new file, received later) and its findings summary. */
-    " UNION ALL SELECT r.region, r.periode, 'r', r.fichier, r.recu_le, r.version_logiciel,"
-    " r.genere_le, r.donnees_du, NULL, NULL, NULL, NULL, NULL FROM rollups_courants r"
-    " UNION ALL SELECT r.region, r.periode, 'k', k.regle, k.gravite, k.nombre, NULL, NULL,"
-    " NULL, NULL, NULL, NULL, NULL"
-    " FROM rollups_courants r JOIN rollup_constat k ON k.fichier_id = r.fichier_id";
+#define OTHERS_SQL                                                                          \
+    "SELECT s.region, c.periode, 'c', c.cle, c.gravite, c.valeurs, c.message,"              \
+    " (SELECT e.justification FROM explication e WHERE e.cle = c.cle"                       \
+    "  AND e.valeurs = c.valeurs AND e.caduque_le IS NULL ORDER BY e.id DESC LIMIT 1),"     \
+    " NULL, NULL, NULL, NULL, NULL"                                                         \
+    " FROM constat c JOIN ref_signataire s ON s.code = c.signataire"                        \
+    " WHERE c.periode IS NOT NULL"                                                          \
+    " UNION ALL SELECT a.zone, a.periode, 'a', a.niveau, a.groupe, a.indicateur, a.valeur," \
+    " a.numerateur, a.denominateur, a.couverts, a.attendus, a.part_couverte,"               \
+    " a.partiel + 2 * a.derive FROM agregat a"                                              \
+    /* National tier: the roll-up in force of each région (a newer one is                   \
+     * a new file, received later) and its findings summary. */                             \
+    " UNION ALL SELECT r.region, r.periode, 'r', r.fichier, r.recu_le, r.version_logiciel," \
+    " r.genere_le, r.donnees_du, NULL, NULL, NULL, NULL, NULL FROM rollups_courants r"      \
+    " UNION ALL SELECT r.region, r.periode, 'k', k.regle, k.gravite, k.nombre, NULL, NULL," \
+    " NULL, NULL, NULL, NULL, NULL"                                                         \
+    " FROM rollups_courants r JOIN rollup_constat k ON k.fichier_id = r.fichier_id"
+static const char values_sql[] = VALUES_SQL;
+static const char others_sql[] = OTHERS_SQL;
+static const char lines_sql[] = VALUES_SQL " UNION ALL " OTHERS_SQL;
 #define LINE_COLS 11
 
 struct group {
@@ -195,18 +205,16 @@ static int add_line(struct groups *g, struct last *c, const char *zone, const ch
     return 0;
 }
 
-int cp_state_update(sqlite3 *db, unsigned long *changed, struct cp_err *err)
+/* Adds the lines of sql to g; SQLITE_DONE, another SQLite code, or
+ * SQLITE_NOMEM when the table cannot grow. */
+static int hash_lines(sqlite3 *db, const char *sql, struct groups *g)
 {
-    sqlite3_stmt *st = NULL, *ins = NULL;
-    struct groups g = {NULL, 0, 0};
+    sqlite3_stmt *st;
     struct last last = {"", "", 0, NULL, NULL};
-    int rc = -1, s;
-    unsigned long n = 0;
+    int s;
 
-    if (changed)
-        *changed = 0;
-    if (cp_db_prepare(db, lines_sql, &st, err) < 0)
-        goto out;
+    if ((s = sqlite3_prepare_v2(db, sql, -1, &st, NULL)) != SQLITE_OK)
+        return s;
     while ((s = sqlite3_step(st)) == SQLITE_ROW) {
         const char *z = (const char *)sqlite3_column_text(st, 0);
         const char *p = (const char *)sqlite3_column_text(st, 1);
@@ -215,17 +223,117 @@ int cp_state_update(sqlite3 *db, unsigned long *changed, struct cp_err *err)
         if (!z || !p)
             continue;
         line_hash(st, 2, LINE_COLS, h);
-        if (add_line(&g, &last, z, p, h) < 0) {
-            cp_err_set(err, CP_EX_SOFTWARE, "memory", NULL, "mémoire insuffisante");
-            goto out;
+        if (add_line(g, &last, z, p, h) < 0) {
+            s = SQLITE_NOMEM;
+            break;
         }
     }
+    sqlite3_finalize(st);
+    return s;
+}
+
+struct cp_state_pre {
+    pthread_t thread;
+    char *path;
+    struct groups g;
+    int rc; /* SQLITE_DONE when g holds every line of values_sql */
+};
+
+/* The second thread: values_sql on a read-only connection of its own. */
+static void *values_thread(void *arg)
+{
+    struct cp_state_pre *pre = arg;
+    sqlite3 *db = NULL;
+
+    pre->rc = sqlite3_open_v2(pre->path, &db, SQLITE_OPEN_READONLY, NULL);
+    if (pre->rc == SQLITE_OK) {
+        sqlite3_busy_timeout(db, 5000);
+        pre->rc = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+    }
+    if (pre->rc == SQLITE_OK)
+        pre->rc = hash_lines(db, values_sql, &pre->g);
+    sqlite3_close(db); /* also ends the read transaction */
+    return NULL;
+}
+
+struct cp_state_pre *cp_state_values_start(sqlite3 *db)
+{
+    const char *path = sqlite3_db_filename(db, "main");
+    struct cp_state_pre *pre;
+
+    /* An in-memory or temporary database cannot be opened twice. */
+    if (!path || !*path || !(pre = calloc(1, sizeof *pre)))
+        return NULL;
+    pre->rc = SQLITE_ERROR;
+    if (!(pre->path = strdup(path)) || pthread_create(&pre->thread, NULL, values_thread, pre)) {
+        free(pre->path);
+        free(pre);
+        return NULL;
+    }
+    return pre;
+}
+
+/* Waits for the thread; 1 when its lines are all there. */
+static int values_join(struct cp_state_pre *pre)
+{
+    if (!pre)
+        return 0;
+    if (pre->path) {
+        pthread_join(pre->thread, NULL);
+        free(pre->path);
+        pre->path = NULL;
+    }
+    return pre->rc == SQLITE_DONE;
+}
+
+void cp_state_pre_free(struct cp_state_pre *pre)
+{
+    if (!pre)
+        return;
+    values_join(pre);
+    free(pre->g.v);
+    free(pre);
+}
+
+int cp_state_update(sqlite3 *db, unsigned long *changed, struct cp_err *err)
+{
+    return cp_state_update_pre(db, NULL, changed, err);
+}
+
+int cp_state_update_pre(sqlite3 *db, struct cp_state_pre *pre, unsigned long *changed,
+                        struct cp_err *err)
+{
+    sqlite3_stmt *ins = NULL;
+    struct groups g = {NULL, 0, 0};
+    int rc = -1, s;
+    unsigned long n = 0;
+
+    if (changed)
+        *changed = 0;
+    /* The thread's lines, or, when it could not read them, the same lines
+     * here (the sums do not depend on the order of the lines). */
+    if (values_join(pre)) {
+        for (size_t i = 0; i < pre->g.cap; i++) {
+            struct group *x;
+
+            if (!pre->g.v[i].key[0])
+                continue;
+            if (!(x = group_get(&g, pre->g.v[i].key)))
+                goto nomem;
+            for (int k = 0; k < 4; k++)
+                x->sum[k] += pre->g.v[i].sum[k];
+            x->lines += pre->g.v[i].lines;
+        }
+        s = hash_lines(db, others_sql, &g);
+    } else {
+        s = hash_lines(db, lines_sql, &g);
+    }
+    if (s == SQLITE_NOMEM)
+        goto nomem;
     if (s != SQLITE_DONE) {
         cp_db_fail(db, err, "empreintes de l'état consolidé");
         goto out;
     }
-    sqlite3_finalize(st);
-    st = NULL;
     if (cp_db_exec(db, "DROP TABLE IF EXISTS temp.cp_etat;"
                        "CREATE TEMP TABLE cp_etat(cle TEXT PRIMARY KEY, valeur TEXT)",
                    err) < 0 ||
@@ -266,9 +374,11 @@ int cp_state_update(sqlite3 *db, unsigned long *changed, struct cp_err *err)
     if (changed)
         *changed = n;
     rc = 0;
+    goto out;
+nomem:
+    cp_err_set(err, CP_EX_SOFTWARE, "memory", NULL, "mémoire insuffisante");
 out:
     free(g.v);
-    sqlite3_finalize(st);
     sqlite3_finalize(ins);
     sqlite3_exec(db, "DROP TABLE IF EXISTS temp.cp_etat", NULL, NULL, NULL);
     return rc;

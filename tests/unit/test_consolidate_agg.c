@@ -236,3 +236,61 @@ Test(consolidate_agg, values_under_a_bloquant_finding_are_left_out)
     cr_assert_eq((int)agg(&c, "couverts", "region", "76", "D", "2022-S1", "RSA_TX_RDV_15J"), 1);
     consdb_close(&c);
 }
+
+/* The sum SQLite's sum() gives of the région contributions of a group,
+ * period and indicator, fed in zone then signatory order (computed here
+ * as sum() does: from +0.0, in that order). */
+static double zone_order_sum(struct consdb *c, const char *groupe, const char *per,
+                             const char *ind)
+{
+    sqlite3_stmt *st;
+    double s = 0.0;
+
+    cr_assert_eq(sqlite3_prepare_v2(c->db,
+                                    "SELECT valeur FROM contribution WHERE niveau = 'region'"
+                                    " AND groupe = ?1 AND periode = ?2 AND indicateur = ?3"
+                                    " ORDER BY zone, signataire",
+                                    -1, &st, NULL),
+                 SQLITE_OK);
+    sqlite3_bind_text(st, 1, groupe, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, per, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, ind, -1, SQLITE_STATIC);
+    while (sqlite3_step(st) == SQLITE_ROW)
+        s += sqlite3_column_double(st, 0);
+    sqlite3_finalize(st);
+    return s;
+}
+
+/* The aggregates are computed in C (agg.c) exactly as the SQL they replace
+ * summed: a région's values in signatory order, the nation's in zone then
+ * signatory order. Floating-point addition is not associative: these
+ * values give another result in any other order. */
+Test(consolidate_agg, sums_are_in_the_order_of_the_sql_to_the_last_bit)
+{
+    static const char rules[] = "id;gravite;controle;expression;tolerance;message\n"
+                                "CIBLE;info;cible;bas=80% haut=120%;;{detail}\n";
+    struct consdb c;
+    long long f;
+
+    consdb_open(&c);
+    f = consdb_file(&c, "a.csv", "2021-07-20T10:00:00");
+    consdb_value(&c, f, "01D", "2021-S1", "AG_ENTREES", "-10000000000000000", NULL); /* 84 */
+    consdb_value(&c, f, "03D", "2021-S1", "AG_ENTREES", "1", NULL);                  /* 84 */
+    consdb_value(&c, f, "09D", "2021-S1", "AG_ENTREES", "10000000000000000", NULL);  /* 76 */
+    consdb_value(&c, f, "11D", "2021-S1", "AG_ENTREES", "1", NULL);                  /* 76 */
+    consdb_value(&c, f, "12D", "2021-S1", "AG_ENTREES", "1", NULL);                  /* 76 */
+    cr_assert_eq(consdb_run(&c, rules), 0);
+    /* 1e16 + 1 + 1 in that order: each 1 is lost (1e16 + 2 the other way). */
+    cr_assert(agg(&c, "valeur", "region", "76", "D", "2021-S1", "AG_ENTREES") == 1e16);
+    /* By zone: 1e16 + 1 + 1 - 1e16 + 1 = 1 (2 by signatory alone). */
+    cr_assert(zone_order_sum(&c, "D", "2021-S1", "AG_ENTREES") == 1.0);
+    cr_assert(agg(&c, "valeur", "national", "FR", "D", "2021-S1", "AG_ENTREES") == 1.0);
+    /* Every aggregate of the run is SQLite's sum() of its contributions. */
+    cr_assert_eq(consdb_int(&c, "SELECT count(*) FROM agregat a WHERE a.niveau = 'region'"
+                                " AND a.valeur IS NOT (SELECT sum(x.valeur) FROM contribution x"
+                                " WHERE x.niveau = 'region' AND x.zone = a.zone"
+                                " AND x.groupe = a.groupe AND x.periode = a.periode"
+                                " AND x.indicateur = a.indicateur)"),
+                 0);
+    consdb_close(&c);
+}

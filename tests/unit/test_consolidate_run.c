@@ -8,6 +8,7 @@
 
 #include "common/db.h"
 #include "consolidate/explain.h"
+#include "consolidate/internal.h"
 #include "tests/unit/consdb.h"
 
 /* Two régions, two periods, a few findings of several kinds. */
@@ -67,6 +68,27 @@ Test(consolidate_run, a_rerun_without_new_data_changes_nothing)
     free(b);
     free(s76);
     free(sfr);
+    consdb_close(&c);
+}
+
+/* A run hashes the values in force for the state fingerprints on a second
+ * thread with a connection of its own (state.c); one reading of every line
+ * on the run's connection gives the same fingerprints. */
+Test(consolidate_run, state_fingerprints_from_the_second_thread_equal_one_reading)
+{
+    struct consdb c;
+    struct cp_err err;
+    unsigned long changed = 1;
+
+    consdb_open(&c);
+    fill(&c);
+    consdb_run(&c, NULL);
+    cr_assert_gt(consdb_int(&c, "SELECT count(*) FROM meta WHERE cle LIKE 'etat:%'"), 0);
+    memset(&err, 0, sizeof err);
+    cr_assert_eq(sqlite3_exec(c.db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+    cr_assert_eq(cp_state_update(c.db, &changed, &err), 0, "%s", err.msg);
+    cr_assert_eq(changed, 0);
+    sqlite3_exec(c.db, "ROLLBACK", NULL, NULL, NULL);
     consdb_close(&c);
 }
 
