@@ -69,7 +69,9 @@ int cp_sha256_buf(const void *p, size_t n, char hex[CP_SHA256_HEX])
 int cp_sha256_file(const char *path, char hex[CP_SHA256_HEX],
                    unsigned long long *size, struct cp_err *err)
 {
-    static unsigned char block[1 << 17];
+    /* On the stack: ingest hashes on its read-ahead thread and its main
+     * thread at once. */
+    unsigned char block[1 << 17];
     struct cp_sha256 h;
     unsigned long long total = 0;
     int fd, rc = -1;
