@@ -186,11 +186,11 @@ static int skip_name(const char *name)
            (n > 12 && strcmp(name + n - 12, ".rapport.txt") == 0) || name[n - 1] == '~';
 }
 
-static int add_file(struct entries *e, const char *path, struct receptions *recs,
-                    const struct cp_limits *lim, struct cp_err *err)
+/* sb: the file's stat, made by the caller. */
+static int add_file(struct entries *e, const char *path, const struct stat *sb,
+                    struct receptions *recs, const struct cp_limits *lim, struct cp_err *err)
 {
     struct entry *x;
-    struct stat sb;
     char dir[PATH_MAX];
     const char *slash;
     struct reception *r;
@@ -199,8 +199,6 @@ static int add_file(struct entries *e, const char *path, struct receptions *recs
         return cp_err_set(err, CP_EX_USAGE, "too_many_files", path,
                           "plus de %d fichiers à lire : découpez la boîte de réception",
                           MAX_FILES);
-    if (stat(path, &sb) < 0)
-        return cp_err_set(err, CP_EX_NOINPUT, "io", path, "« %s » : %s", path, strerror(errno));
     if (e->n == e->cap) {
         size_t ncap = e->cap ? e->cap * 2 : 64;
         struct entry *nv = realloc(e->v, ncap * sizeof *nv);
@@ -236,7 +234,7 @@ static int add_file(struct entries *e, const char *path, struct receptions *recs
     }
     if (strcmp(x->date_source, "mtime") == 0) {
         struct tm tm;
-        localtime_r(&sb.st_mtime, &tm);
+        localtime_r(&sb->st_mtime, &tm);
         strftime(x->received, sizeof x->received, "%Y-%m-%dT%H:%M:%S", &tm);
     }
     e->n++;
@@ -258,7 +256,7 @@ static int walk(struct entries *e, const char *path, int depth, struct reception
         return cp_err_set(err, CP_EX_NOINPUT, "io", path,
                           "« %s » introuvable : %s", path, strerror(errno));
     if (!S_ISDIR(sb.st_mode))
-        return S_ISREG(sb.st_mode) ? add_file(e, path, recs, lim, err) : 0;
+        return S_ISREG(sb.st_mode) ? add_file(e, path, &sb, recs, lim, err) : 0;
     if (depth > 8)
         return 0;
     d = opendir(path);
