@@ -12,9 +12,10 @@ struct cp_ahead {
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t done_cv, free_cv;
-    size_t n, window, slot_size;
+    size_t n, window, batch, slot_size;
     size_t done;      /* jobs finished: 0..done-1 */
     size_t released;  /* slots given back: 0..released-1 */
+    size_t waiting;   /* the job the thread waits to run, + 1; 0 when not waiting */
     int stop;
     cp_ahead_job job;
     void *ctx;
@@ -32,8 +33,12 @@ static void *run(void *p)
 
     for (size_t i = 0; i < a->n; i++) {
         pthread_mutex_lock(&a->mu);
-        while (!a->stop && i >= a->released + a->window)
-            pthread_cond_wait(&a->free_cv, &a->mu);
+        if (i >= a->released + a->window) { /* full: wait for batch free slots */
+            a->waiting = i + 1;
+            while (!a->stop && i + a->batch > a->released + a->window)
+                pthread_cond_wait(&a->free_cv, &a->mu);
+            a->waiting = 0;
+        }
         if (a->stop) {
             pthread_mutex_unlock(&a->mu);
             break;
@@ -48,14 +53,14 @@ static void *run(void *p)
     return NULL;
 }
 
-struct cp_ahead *cp_ahead_start(size_t n, size_t window, size_t slot_size, cp_ahead_job job,
-                                void *ctx)
+struct cp_ahead *cp_ahead_start(size_t n, size_t window, size_t batch, size_t slot_size,
+                                cp_ahead_job job, void *ctx)
 {
     struct cp_ahead *a;
     sigset_t all, old;
     int rc;
 
-    if (window == 0 || slot_size == 0)
+    if (window == 0 || batch == 0 || batch > window || slot_size == 0)
         return NULL;
     a = calloc(1, sizeof *a);
     if (!a)
@@ -67,6 +72,7 @@ struct cp_ahead *cp_ahead_start(size_t n, size_t window, size_t slot_size, cp_ah
     }
     a->n = n;
     a->window = window;
+    a->batch = batch;
     a->slot_size = slot_size;
     a->job = job;
     a->ctx = ctx;
@@ -102,7 +108,8 @@ void cp_ahead_release(struct cp_ahead *a, size_t i)
 {
     pthread_mutex_lock(&a->mu);
     a->released = i + 1;
-    pthread_cond_signal(&a->free_cv);
+    if (a->waiting && a->waiting - 1 + a->batch <= a->released + a->window)
+        pthread_cond_signal(&a->free_cv);
     pthread_mutex_unlock(&a->mu);
 }
 

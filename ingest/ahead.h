@@ -3,7 +3,9 @@
  * thread and leaves its result in a slot; the caller takes the slots in
  * the same order and releases each one when it is done with it. The
  * thread never runs more than `window` jobs ahead of the last slot
- * released, so memory stays bounded by window slots.
+ * released, so memory stays bounded by window slots; once the window is
+ * full it sleeps until `batch` slots are free (one wake-up for several
+ * jobs).
  */
 #ifndef CALPAE_AHEAD_H
 #define CALPAE_AHEAD_H
@@ -16,10 +18,10 @@ typedef void (*cp_ahead_job)(void *ctx, size_t i, void *slot);
 
 /* Starts the thread for n jobs, with window slots of slot_size bytes
  * (zeroed before the first use; a slot's contents are the job's and the
- * caller's to manage). NULL when the thread or memory cannot be had: the
- * caller then does the work itself. */
-struct cp_ahead *cp_ahead_start(size_t n, size_t window, size_t slot_size, cp_ahead_job job,
-                                void *ctx);
+ * caller's to manage); 1 <= batch <= window. NULL when the thread or
+ * memory cannot be had: the caller then does the work itself. */
+struct cp_ahead *cp_ahead_start(size_t n, size_t window, size_t batch, size_t slot_size,
+                                cp_ahead_job job, void *ctx);
 
 /* Waits for job i and returns its slot. i = 0, 1, 2… in turn. */
 void *cp_ahead_take(struct cp_ahead *a, size_t i);

@@ -506,10 +506,11 @@ static int quarantine(const char *qdir, const struct entry *x, const char *sha,
  * at most AHEAD_TEXT_MAX bytes of shared or merged text; past these the
  * file is read again by the main thread, streaming, as without the thread.
  */
-#define AHEAD_WINDOW 3               /* files prepared and not yet stored */
+#define AHEAD_WINDOW 6               /* files prepared and not yet stored */
+#define AHEAD_BATCH 3                /* free slots that wake the thread */
 #define AHEAD_FILE_MAX (1u << 20)
-#define AHEAD_RECORD_MAX (2u << 20)
-#define AHEAD_TEXT_MAX ((size_t)2 << 20)
+#define AHEAD_RECORD_MAX (1u << 20)
+#define AHEAD_TEXT_MAX ((size_t)1 << 20)
 
 /* One file prepared: what the main thread would otherwise do first. */
 struct prep {
@@ -828,6 +829,19 @@ fail:
 
 /* ---- the run ----------------------------------------------------------------- */
 
+/* 1 when the database holds at least one file. */
+static int has_files(sqlite3 *db)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM fichier LIMIT 1", -1, &st, NULL) != SQLITE_OK)
+        return 1;
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc != SQLITE_DONE;
+}
+
 /* The read-ahead thread, with its read-only connection; NULL when it cannot
  * be had (the main thread then prepares each file itself, streaming). */
 static struct cp_ahead *ahead_start(struct run *r, const char *db_path)
@@ -839,8 +853,10 @@ static struct cp_ahead *ahead_start(struct run *r, const char *db_path)
     r->ahead_lim = *r->lim;
     if (r->ahead_lim.max_shared_strings_bytes > AHEAD_TEXT_MAX)
         r->ahead_lim.max_shared_strings_bytes = AHEAD_TEXT_MAX;
-    /* Without it every file is parsed ahead, even those already read. */
-    if (sqlite3_open_v2(db_path, &r->peek, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) ==
+    /* Without it every file is parsed ahead, even those already read. A
+     * database without any file needs none: only a file of this run can be
+     * known there, which the main thread finds as usual. */
+    if (has_files(r->db) && sqlite3_open_v2(db_path, &r->peek, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) ==
         SQLITE_OK) {
         sqlite3_busy_timeout(r->peek, 10000);
         if (sqlite3_prepare_v2(r->peek, "SELECT 1 FROM fichier WHERE empreinte = ?1 LIMIT 1", -1,
@@ -848,7 +864,7 @@ static struct cp_ahead *ahead_start(struct run *r, const char *db_path)
             r->peek_st = NULL;
     }
     r->parse_ahead = 1;
-    a = cp_ahead_start(r->files->n, AHEAD_WINDOW, sizeof(struct prep), prepare, r);
+    a = cp_ahead_start(r->files->n, AHEAD_WINDOW, AHEAD_BATCH, sizeof(struct prep), prepare, r);
     if (!a) {
         r->parse_ahead = 0;
         sqlite3_finalize(r->peek_st);

@@ -198,7 +198,8 @@ Test(record, replay_stops_where_a_callback_refuses)
 /* ---- the read-ahead thread --------------------------------------------------- */
 
 #define JOBS 50
-#define WINDOW 3
+#define WINDOW 4
+#define BATCH 2
 
 struct jobs {
     pthread_mutex_t mu;
@@ -233,7 +234,7 @@ static void clear(void *ctx, void *slot)
 Test(record, the_thread_runs_jobs_in_order_within_its_window)
 {
     struct jobs j = {PTHREAD_MUTEX_INITIALIZER, 0, 1, 1, 0, 0};
-    struct cp_ahead *a = cp_ahead_start(JOBS, WINDOW, sizeof(size_t), job, &j);
+    struct cp_ahead *a = cp_ahead_start(JOBS, WINDOW, BATCH, sizeof(size_t), job, &j);
 
     cr_assert_not_null(a);
     for (size_t i = 0; i < JOBS; i++) {
@@ -259,7 +260,7 @@ Test(record, the_thread_runs_jobs_in_order_within_its_window)
 Test(record, stopped_early_it_clears_what_nobody_took)
 {
     struct jobs j = {PTHREAD_MUTEX_INITIALIZER, 0, 1, 1, 0, 0};
-    struct cp_ahead *a = cp_ahead_start(JOBS, WINDOW, sizeof(size_t), job, &j);
+    struct cp_ahead *a = cp_ahead_start(JOBS, WINDOW, BATCH, sizeof(size_t), job, &j);
 
     cr_assert_not_null(a);
     cp_ahead_take(a, 0);
