@@ -326,22 +326,17 @@ static int ends_with(const char *s, const char *suffix)
     return n >= m && strcasecmp(s + n - m, suffix) == 0;
 }
 
-/* Looks at the first bytes: a zip is a workbook (ODS when its first entry
- * is "mimetype" or the name says .ods), OLE2 is an old .xls, a regional
- * roll-up opens with its magic header, else text. */
-static enum format sniff(const char *path, const char *name, unsigned long long size)
-{
-    unsigned char b[64];
-    ssize_t n;
-    int fd;
+#define SNIFF_BYTES 64
 
+/* Looks at the first bytes (n of them, read while hashing): a zip is a
+ * workbook (ODS when its first entry is "mimetype" or the name says .ods),
+ * OLE2 is an old .xls, a regional roll-up opens with its magic header,
+ * else text. */
+static enum format sniff(const unsigned char *b, size_t n, const char *name,
+                         unsigned long long size)
+{
     if (size == 0)
         return F_EMPTY;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return F_BINARY;
-    n = read(fd, b, sizeof b);
-    close(fd);
     if (n >= 4 && b[0] == 'P' && b[1] == 'K' && b[2] == 3 && b[3] == 4) {
         if (ends_with(name, ".ods") || (n >= 38 && memcmp(b + 30, "mimetype", 8) == 0))
             return F_ODS;
@@ -653,12 +648,14 @@ static void prepare(void *ctx, size_t i, void *slot)
     struct prep *p = slot;
     const struct entry *x = &r->files->v[i];
     struct cp_table_out out;
+    unsigned char head[SNIFF_BYTES];
+    size_t headn;
 
     memset(p, 0, sizeof *p);
-    if (cp_sha256_file(x->path, p->sha, &p->size, &p->err) < 0)
+    if (cp_sha256_file_head(x->path, p->sha, &p->size, head, sizeof head, &headn, &p->err) < 0)
         return;
     p->hashed = 1;
-    p->f = sniff(x->path, x->name, p->size);
+    p->f = sniff(head, headn, x->name, p->size);
     if (!r->parse_ahead || p->size > AHEAD_FILE_MAX || p->size > r->lim->max_file_bytes ||
         (p->f != F_CSV && p->f != F_XLSX && p->f != F_ODS) || seen_before(r, p->sha))
         return;
