@@ -853,8 +853,9 @@ static struct cp_ahead *ahead_start(struct run *r, const char *db_path)
     /* Without it every file is parsed ahead, even those already read. A
      * database without any file needs none: only a file of this run can be
      * known there, which the main thread finds as usual. */
-    if (has_files(r->db) && sqlite3_open_v2(db_path, &r->peek, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) ==
-        SQLITE_OK) {
+    if (has_files(r->db) &&
+        sqlite3_open_v2(db_path, &r->peek, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) ==
+            SQLITE_OK) {
         sqlite3_busy_timeout(r->peek, 10000);
         if (sqlite3_prepare_v2(r->peek, "SELECT 1 FROM fichier WHERE empreinte = ?1 LIMIT 1", -1,
                                &r->peek_st, NULL) != SQLITE_OK)

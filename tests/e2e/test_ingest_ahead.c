@@ -103,7 +103,8 @@ static void make_inbox(const char *inbox)
         for (int i = 0; i < 3; i++) {
             cp_buf_adds(&sst, "<si><t>");
             for (int k = 0; k < (1 << 20) / 64; k++)
-                cp_buf_adds(&sst, "texte inutile texte inutile texte inutile texte inutile !!!!!!!!\n");
+                cp_buf_adds(&sst, "texte inutile texte inutile texte inutile texte "
+                                  "inutile !!!!!!!!\n");
             cp_buf_adds(&sst, "</t></si>");
         }
         snprintf(p, sizeof p, "%s/textes.xlsx", inbox);
@@ -125,7 +126,8 @@ static void make_inbox(const char *inbox)
     write_text(inbox, "sans-entete.csv", "a;b;c\n1;2;3\n");
     write_text(inbox, "remontee.csv", "#calpae-rollup;1\n#region;76\nn'importe quoi\n");
     {
-        static const char nul[] = "signataire;periode;indicateur;valeur\n31D;2022-S1;RSA_CER;1\0\0\n";
+        static const char nul[] =
+            "signataire;periode;indicateur;valeur\n31D;2022-S1;RSA_CER;1\0\0\n";
         snprintf(p, sizeof p, "%s/nul.csv", inbox);
         write_bytes(p, nul, sizeof nul - 1);
     }
