@@ -69,7 +69,15 @@ int cp_sha256_buf(const void *p, size_t n, char hex[CP_SHA256_HEX])
 int cp_sha256_file(const char *path, char hex[CP_SHA256_HEX],
                    unsigned long long *size, struct cp_err *err)
 {
-    static unsigned char block[1 << 17];
+    return cp_sha256_file_head(path, hex, size, NULL, 0, NULL, err);
+}
+
+int cp_sha256_file_head(const char *path, char hex[CP_SHA256_HEX], unsigned long long *size,
+                        void *head, size_t headsz, size_t *headn, struct cp_err *err)
+{
+    /* On the stack: ingest hashes on its read-ahead thread and its main
+     * thread at once. */
+    unsigned char block[1 << 17];
     struct cp_sha256 h;
     unsigned long long total = 0;
     int fd, rc = -1;
@@ -83,7 +91,13 @@ int cp_sha256_file(const char *path, char hex[CP_SHA256_HEX],
         cp_err_set(err, CP_EX_SOFTWARE, "internal", NULL, "SHA-256 indisponible");
         goto out;
     }
+    if (headn)
+        *headn = 0;
     while ((n = read(fd, block, sizeof block)) > 0) {
+        if (head && total == 0) {
+            *headn = (size_t)n < headsz ? (size_t)n : headsz;
+            memcpy(head, block, *headn);
+        }
         cp_sha256_update(&h, block, (size_t)n);
         total += (unsigned long long)n;
     }

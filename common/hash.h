@@ -31,5 +31,9 @@ int cp_sha256_buf(const void *p, size_t n, char hex[CP_SHA256_HEX]);
  * NULL. Errors: code "io", exit status CP_EX_NOINPUT or CP_EX_IOERR. */
 int cp_sha256_file(const char *path, char hex[CP_SHA256_HEX],
                    unsigned long long *size, struct cp_err *err);
+/* The same, also copying the bytes of the file's first read, at most
+ * headsz, into head (*headn of them: fewer only for a shorter file). */
+int cp_sha256_file_head(const char *path, char hex[CP_SHA256_HEX], unsigned long long *size,
+                        void *head, size_t headsz, size_t *headn, struct cp_err *err);
 
 #endif

@@ -24,7 +24,9 @@
 #include "common/hash.h"
 #include "common/ref.h"
 #include "common/text.h"
+#include "ingest/ahead.h"
 #include "ingest/reader.h"
+#include "ingest/record.h"
 #include "ingest/rollup.h"
 #include "ingest/store.h"
 #include "ingest/table.h"
@@ -184,11 +186,11 @@ static int skip_name(const char *name)
            (n > 12 && strcmp(name + n - 12, ".rapport.txt") == 0) || name[n - 1] == '~';
 }
 
-static int add_file(struct entries *e, const char *path, struct receptions *recs,
-                    const struct cp_limits *lim, struct cp_err *err)
+/* sb: the file's stat, made by the caller. */
+static int add_file(struct entries *e, const char *path, const struct stat *sb,
+                    struct receptions *recs, const struct cp_limits *lim, struct cp_err *err)
 {
     struct entry *x;
-    struct stat sb;
     char dir[PATH_MAX];
     const char *slash;
     struct reception *r;
@@ -197,8 +199,6 @@ static int add_file(struct entries *e, const char *path, struct receptions *recs
         return cp_err_set(err, CP_EX_USAGE, "too_many_files", path,
                           "plus de %d fichiers à lire : découpez la boîte de réception",
                           MAX_FILES);
-    if (stat(path, &sb) < 0)
-        return cp_err_set(err, CP_EX_NOINPUT, "io", path, "« %s » : %s", path, strerror(errno));
     if (e->n == e->cap) {
         size_t ncap = e->cap ? e->cap * 2 : 64;
         struct entry *nv = realloc(e->v, ncap * sizeof *nv);
@@ -234,7 +234,7 @@ static int add_file(struct entries *e, const char *path, struct receptions *recs
     }
     if (strcmp(x->date_source, "mtime") == 0) {
         struct tm tm;
-        localtime_r(&sb.st_mtime, &tm);
+        localtime_r(&sb->st_mtime, &tm);
         strftime(x->received, sizeof x->received, "%Y-%m-%dT%H:%M:%S", &tm);
     }
     e->n++;
@@ -256,7 +256,7 @@ static int walk(struct entries *e, const char *path, int depth, struct reception
         return cp_err_set(err, CP_EX_NOINPUT, "io", path,
                           "« %s » introuvable : %s", path, strerror(errno));
     if (!S_ISDIR(sb.st_mode))
-        return S_ISREG(sb.st_mode) ? add_file(e, path, recs, lim, err) : 0;
+        return S_ISREG(sb.st_mode) ? add_file(e, path, &sb, recs, lim, err) : 0;
     if (depth > 8)
         return 0;
     d = opendir(path);
@@ -326,22 +326,17 @@ static int ends_with(const char *s, const char *suffix)
     return n >= m && strcasecmp(s + n - m, suffix) == 0;
 }
 
-/* Looks at the first bytes: a zip is a workbook (ODS when its first entry
- * is "mimetype" or the name says .ods), OLE2 is an old .xls, a regional
- * roll-up opens with its magic header, else text. */
-static enum format sniff(const char *path, const char *name, unsigned long long size)
-{
-    unsigned char b[64];
-    ssize_t n;
-    int fd;
+#define SNIFF_BYTES 64
 
+/* Looks at the first bytes (n of them, read while hashing): a zip is a
+ * workbook (ODS when its first entry is "mimetype" or the name says .ods),
+ * OLE2 is an old .xls, a regional roll-up opens with its magic header,
+ * else text. */
+static enum format sniff(const unsigned char *b, size_t n, const char *name,
+                         unsigned long long size)
+{
     if (size == 0)
         return F_EMPTY;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return F_BINARY;
-    n = read(fd, b, sizeof b);
-    close(fd);
     if (n >= 4 && b[0] == 'P' && b[1] == 'K' && b[2] == 3 && b[3] == 4) {
         if (ends_with(name, ".ods") || (n >= 38 && memcmp(b + 30, "mimetype", 8) == 0))
             return F_ODS;
@@ -489,17 +484,60 @@ static int quarantine(const char *qdir, const struct entry *x, const char *sha,
     return 0;
 }
 
+/* ---- reading ahead ------------------------------------------------------------- */
+
+/*
+ * While the main thread stores a submission, a second thread hashes, sniffs
+ * and parses the next ones (cp_ahead), so that parsing runs beside SQLite
+ * on the second core. A file read ahead gives its values and rejections to
+ * a record (cp_rec) that the main thread hands to the store in order: the
+ * store sees exactly what it would have seen streaming. Parsing needs only
+ * the reference data, never the database, but for one thing: a file whose
+ * bytes the database already holds is not read at all (déjà lu, doublon),
+ * so the thread asks its own read-only connection first; the main thread
+ * still decides, on its connection, once the earlier files are committed.
+ * Memory stays bounded: only files up to AHEAD_FILE_MAX are read ahead,
+ * a record holds at most AHEAD_RECORD_MAX bytes and a workbook read ahead
+ * at most AHEAD_TEXT_MAX bytes of shared or merged text; past these the
+ * file is read again by the main thread, streaming, as without the thread.
+ */
+#define AHEAD_WINDOW 6               /* files prepared and not yet stored */
+#define AHEAD_BATCH 3                /* free slots that wake the thread */
+#define AHEAD_FILE_MAX (1u << 20)
+#define AHEAD_RECORD_MAX (1u << 20)
+#define AHEAD_TEXT_MAX ((size_t)1 << 20)
+
+/* One file prepared: what the main thread would otherwise do first. */
+struct prep {
+    int hashed;               /* 0: hashing failed, err says why */
+    struct cp_err err;
+    char sha[CP_SHA256_HEX];
+    unsigned long long size;
+    enum format f;
+    int parsed;               /* read ahead: t, rec, rc, why and info hold it */
+    struct cp_table *t;
+    struct cp_rec rec;
+    int rc;                   /* the reader's, then cp_table_finish's */
+    struct cp_err why;
+    struct cp_read_info info;
+};
+
 /* ---- one file ------------------------------------------------------------------- */
 
 struct run {
     const struct cp_ingest_opts *o;
     const struct cp_limits *lim;
+    struct cp_limits ahead_lim; /* lim with AHEAD_TEXT_MAX */
     struct cp_ref ref;
     sqlite3 *db;
     struct cp_store *store;
     char qdir[PATH_MAX];
     FILE *out;
     struct cp_ingest_stats *st;
+    const struct entries *files;
+    int parse_ahead;          /* prepare() parses (on the read-ahead thread) */
+    sqlite3 *peek;            /* the read-ahead thread's read-only connection */
+    sqlite3_stmt *peek_st;
 };
 
 static void say(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -514,18 +552,18 @@ static void say(struct run *r, const char *fmt, ...)
     va_end(ap);
 }
 
-static int read_submission(struct run *r, enum format f, const struct entry *x,
+static int read_submission(const struct cp_limits *lim, enum format f, const struct entry *x,
                            struct cp_table *t, struct cp_read_info *info, struct cp_err *why)
 {
     struct cp_reader_sink sink = cp_table_sink(t);
 
     switch (f) {
     case F_CSV:
-        return cp_csv_read(x->path, r->lim, &sink, info, why);
+        return cp_csv_read(x->path, lim, &sink, info, why);
     case F_XLSX:
-        return cp_xlsx_read(x->path, r->lim, &sink, info, why);
+        return cp_xlsx_read(x->path, lim, &sink, info, why);
     case F_ODS:
-        return cp_ods_read(x->path, r->lim, &sink, info, why);
+        return cp_ods_read(x->path, lim, &sink, info, why);
     case F_XLS:
         return cp_err_set(why, CP_EX_DATAERR, "unsupported_format", "",
                           "format Excel 97-2003 (.xls) non accepté ; enregistrez le fichier "
@@ -577,11 +615,76 @@ static int in_quarantine(const struct run *r, const struct entry *x, const char 
     return cp_sha256_file(path, hex, &size, &ignored) == 0 && strcmp(hex, sha) == 0;
 }
 
-static int ingest_one(struct run *r, const struct entry *x, const char **outcome,
-                      struct cp_err *err)
+/* 1 when the database already holds a file with these bytes, as far as the
+ * read-ahead thread's connection can tell (0 when it cannot). */
+static int seen_before(struct run *r, const char *sha)
 {
-    char sha[CP_SHA256_HEX];
-    unsigned long long size = 0;
+    int rc;
+
+    if (!r->peek_st)
+        return 0;
+    sqlite3_bind_text(r->peek_st, 1, sha, -1, SQLITE_STATIC);
+    rc = sqlite3_step(r->peek_st);
+    sqlite3_reset(r->peek_st);
+    sqlite3_clear_bindings(r->peek_st);
+    return rc == SQLITE_ROW;
+}
+
+static void prep_clear(void *ctx, void *slot)
+{
+    struct prep *p = slot;
+
+    (void)ctx;
+    cp_table_free(p->t);
+    cp_rec_release(&p->rec);
+    memset(p, 0, sizeof *p);
+}
+
+/* Hashes and sniffs file i, and when r->parse_ahead, parses it into a
+ * record (a cp_ahead job; also called by the main thread alone). */
+static void prepare(void *ctx, size_t i, void *slot)
+{
+    struct run *r = ctx;
+    struct prep *p = slot;
+    const struct entry *x = &r->files->v[i];
+    struct cp_table_out out;
+    unsigned char head[SNIFF_BYTES];
+    size_t headn;
+
+    memset(p, 0, sizeof *p);
+    if (cp_sha256_file_head(x->path, p->sha, &p->size, head, sizeof head, &headn, &p->err) < 0)
+        return;
+    p->hashed = 1;
+    p->f = sniff(head, headn, x->name, p->size);
+    if (!r->parse_ahead || p->size > AHEAD_FILE_MAX || p->size > r->lim->max_file_bytes ||
+        (p->f != F_CSV && p->f != F_XLSX && p->f != F_ODS) || seen_before(r, p->sha))
+        return;
+    cp_rec_init(&p->rec, AHEAD_RECORD_MAX);
+    out = cp_rec_out(&p->rec);
+    p->t = cp_table_new(&r->ref, x->name, &out);
+    if (!p->t)
+        goto again;
+    p->rc = read_submission(&r->ahead_lim, p->f, x, p->t, &p->info, &p->why);
+    if (p->rc == 0)
+        p->rc = cp_table_finish(p->t, &p->why);
+    /* Past a cap of reading ahead: the main thread reads it again. */
+    if (p->rc == CP_READ_ABORTED ||
+        (p->rc < 0 && (strcmp(p->why.code, "shared_strings_too_big") == 0 ||
+                       strcmp(p->why.code, "too_many_merges") == 0)))
+        goto again;
+    p->parsed = 1;
+    return;
+again:
+    cp_table_free(p->t);
+    p->t = NULL;
+    cp_rec_release(&p->rec);
+}
+
+static int ingest_one(struct run *r, const struct entry *x, struct prep *p,
+                      const char **outcome, struct cp_err *err)
+{
+    const char *sha = p->sha;
+    unsigned long long size = p->size;
     struct cp_file_meta m;
     struct cp_read_info info;
     struct cp_file_result res = {0};
@@ -593,9 +696,11 @@ static int ingest_one(struct run *r, const struct entry *x, const char **outcome
     int rc, k;
 
     r->st->files++;
-    if (cp_sha256_file(x->path, sha, &size, err) < 0)
+    if (!p->hashed) {
+        *err = p->err;
         return -1;
-    f = sniff(x->path, x->name, size);
+    }
+    f = p->f;
     m = (struct cp_file_meta){x->name, x->path, sha, size, x->received, x->date_source,
                               format_name(f), f == F_ROLLUP ? "region" : "signataire"};
 
@@ -625,7 +730,12 @@ static int ingest_one(struct run *r, const struct entry *x, const char **outcome
     if (cp_store_begin(r->store, &m, err) < 0)
         return -1;
     out = cp_store_table_out(r->store);
-    t = cp_table_new(&r->ref, x->name, &out);
+    if (p->parsed) {
+        t = p->t; /* ours now */
+        p->t = NULL;
+    } else {
+        t = cp_table_new(&r->ref, x->name, &out);
+    }
     if (!t) {
         cp_store_abort(r->store);
         return cp_err_set(err, CP_EX_SOFTWARE, "memory", NULL, "mémoire insuffisante");
@@ -638,8 +748,13 @@ static int ingest_one(struct run *r, const struct entry *x, const char **outcome
                         size, r->lim->max_file_bytes);
     else if (f == F_ROLLUP)
         rc = read_rollup(r, x, &info, &why, err);
-    else
-        rc = read_submission(r, f, x, t, &info, &why);
+    else if (p->parsed) {
+        /* Read ahead: the store gets the same values and rejections. */
+        rc = cp_rec_replay(&p->rec, &out) < 0 ? CP_READ_ABORTED : p->rc;
+        info = p->info;
+        why = p->why;
+    } else
+        rc = read_submission(r->lim, f, x, t, &info, &why);
     if (rc == ROLLUP_FAILED) {
         cp_store_abort(r->store);
         goto fail;
@@ -650,7 +765,7 @@ static int ingest_one(struct run *r, const struct entry *x, const char **outcome
         cp_store_abort(r->store);
         goto fail;
     }
-    if (rc == 0 && f != F_ROLLUP)
+    if (rc == 0 && f != F_ROLLUP && !p->parsed)
         rc = cp_table_finish(t, &why);
     if (cp_store_describe(r->store, info.encoding, info.separator,
                           rc == 0 && f != F_ROLLUP ? cp_shape_name(cp_table_shape(t)) : NULL,
@@ -711,6 +826,53 @@ fail:
 
 /* ---- the run ----------------------------------------------------------------- */
 
+/* 1 when the database holds at least one file. */
+static int has_files(sqlite3 *db)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM fichier LIMIT 1", -1, &st, NULL) != SQLITE_OK)
+        return 1;
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc != SQLITE_DONE;
+}
+
+/* The read-ahead thread, with its read-only connection; NULL when it cannot
+ * be had (the main thread then prepares each file itself, streaming). */
+static struct cp_ahead *ahead_start(struct run *r, const char *db_path)
+{
+    struct cp_ahead *a;
+
+    if (!sqlite3_threadsafe()) /* two threads use SQLite */
+        return NULL;
+    r->ahead_lim = *r->lim;
+    if (r->ahead_lim.max_shared_strings_bytes > AHEAD_TEXT_MAX)
+        r->ahead_lim.max_shared_strings_bytes = AHEAD_TEXT_MAX;
+    /* Without it every file is parsed ahead, even those already read. A
+     * database without any file needs none: only a file of this run can be
+     * known there, which the main thread finds as usual. */
+    if (has_files(r->db) &&
+        sqlite3_open_v2(db_path, &r->peek, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) ==
+            SQLITE_OK) {
+        sqlite3_busy_timeout(r->peek, 10000);
+        if (sqlite3_prepare_v2(r->peek, "SELECT 1 FROM fichier WHERE empreinte = ?1 LIMIT 1", -1,
+                               &r->peek_st, NULL) != SQLITE_OK)
+            r->peek_st = NULL;
+    }
+    r->parse_ahead = 1;
+    a = cp_ahead_start(r->files->n, AHEAD_WINDOW, AHEAD_BATCH, sizeof(struct prep), prepare, r);
+    if (!a) {
+        r->parse_ahead = 0;
+        sqlite3_finalize(r->peek_st);
+        sqlite3_close(r->peek);
+        r->peek_st = NULL;
+        r->peek = NULL;
+    }
+    return a;
+}
+
 static void default_quarantine(const char *db_path, char *out, size_t n)
 {
     const char *slash = strrchr(db_path, '/');
@@ -728,6 +890,7 @@ int cp_ingest_run(const struct cp_ingest_opts *o, struct cp_ingest_stats *stats,
     struct entries files = {0};
     struct receptions recs = {0};
     struct cp_ingest_stats local;
+    struct cp_ahead *ahead = NULL;
     int status = CP_EX_OK;
 
     memset(&r, 0, sizeof r);
@@ -763,10 +926,23 @@ int cp_ingest_run(const struct cp_ingest_opts *o, struct cp_ingest_stats *stats,
         status = err->exit_status ? err->exit_status : CP_EX_IOERR;
         goto out;
     }
+    r.files = &files;
+    if (files.n > 1 && !o->no_read_ahead)
+        ahead = ahead_start(&r, o->db_path);
     for (size_t i = 0; i < files.n; i++) {
         const char *outcome = NULL;
+        struct prep alone, *p = &alone;
+        int rc;
 
-        if (ingest_one(&r, &files.v[i], &outcome, err) < 0) {
+        if (ahead)
+            p = cp_ahead_take(ahead, i);
+        else
+            prepare(&r, i, p);
+        rc = ingest_one(&r, &files.v[i], p, &outcome, err);
+        prep_clear(&r, p);
+        if (ahead)
+            cp_ahead_release(ahead, i);
+        if (rc < 0) {
             status = err->exit_status ? err->exit_status : CP_EX_IOERR;
             goto out;
         }
@@ -776,6 +952,9 @@ int cp_ingest_run(const struct cp_ingest_opts *o, struct cp_ingest_stats *stats,
     if (stats->rejected || stats->partial)
         status = CP_EX_DATAERR;
 out:
+    cp_ahead_stop(ahead, prep_clear);
+    sqlite3_finalize(r.peek_st);
+    sqlite3_close(r.peek);
     cp_store_free(r.store);
     if (r.db) {
         struct cp_err cerr;

@@ -21,6 +21,9 @@ struct cp_ingest_opts {
     int quiet;                  /* only the summary line */
     FILE *out;                  /* where lines go (NULL: stdout) */
     const struct cp_limits *limits; /* NULL: cp_limits_default */
+    /* Every file read by the main thread, streaming (tests compare it with
+     * the read-ahead thread, see ingest.c). */
+    int no_read_ahead;
     /* Called after each file, once its transaction is committed. outcome is
      * "accepte", "accepte_partiel", "rejete", "quarantaine" (rejected as
      * unreadable and copied to the quarantine; also a file already read

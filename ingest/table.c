@@ -252,7 +252,8 @@ static const char *where_cell(struct cp_table *t, unsigned long line, long col)
 
 void cp_obs_where(const struct cp_obs *o, char out[CP_ERR_WHERE_MAX])
 {
-    snprintf(out, CP_ERR_WHERE_MAX, "%s", where_cell(o->table, o->line, o->col));
+    snprintf(out, CP_ERR_WHERE_MAX, "%s",
+             o->where ? o->where : where_cell(o->table, o->line, o->col));
 }
 
 /* The place in words, for messages: "feuille « Export », cellule D14" or
@@ -861,6 +862,7 @@ static int emit(struct cp_table *t, const struct cp_row *row, int sig, int ind,
     o.target = target;
     o.comment = comment;
     o.raw = cell_raw(vc);
+    o.where = NULL;
     o.table = t;
     o.line = row->line;
     o.col = (long)vc->col;

@@ -30,7 +30,10 @@ struct cp_obs {
     double target;
     const char *comment;      /* NULL or text */
     const char *raw;          /* the value cell's text as sent */
-    /* Where the value cell is, for cp_obs_where only. */
+    /* Where the value cell is, for cp_obs_where only: the location made
+     * already (a recorded observation, ingest/record.h), else made from
+     * the table, line and column. */
+    const char *where;
     struct cp_table *table;
     unsigned long line;
     long col;

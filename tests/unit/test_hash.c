@@ -49,3 +49,45 @@ Test(hash, missing_file_is_an_input_error)
     cr_assert_str_eq(err.code, "io");
     cr_assert_eq(err.exit_status, CP_EX_NOINPUT);
 }
+
+/* The head: the first bytes of the file, as many as asked or the whole of
+ * a shorter file, with the same digest. */
+Test(hash, file_digest_with_its_first_bytes)
+{
+    char path[] = "/tmp/calpae-hash-XXXXXX";
+    char hex[CP_SHA256_HEX], ref[CP_SHA256_HEX];
+    unsigned char head[64];
+    unsigned long long size = 0;
+    size_t n = 99;
+    struct cp_err err;
+    int fd = mkstemp(path);
+    FILE *f;
+
+    cr_assert_geq(fd, 0);
+    f = fdopen(fd, "w");
+    for (int i = 0; i < 100000; i++)
+        fputs("0123456789", f);
+    fclose(f);
+    cr_assert_eq(cp_sha256_file(path, ref, NULL, &err), 0);
+    cr_assert_eq(cp_sha256_file_head(path, hex, &size, head, sizeof head, &n, &err), 0);
+    cr_assert_str_eq(hex, ref);
+    cr_assert_eq(size, 1000000ULL);
+    cr_assert_eq(n, sizeof head);
+    cr_assert_eq(memcmp(head, "0123456789012345678901234567890123456789012345678901234567890123",
+                        64), 0);
+
+    f = fopen(path, "w");
+    fputs("abc", f);
+    fclose(f);
+    cr_assert_eq(cp_sha256_file_head(path, hex, &size, head, sizeof head, &n, &err), 0);
+    cr_assert_str_eq(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    cr_assert_eq(n, 3);
+    cr_assert_eq(memcmp(head, "abc", 3), 0);
+
+    f = fopen(path, "w");
+    fclose(f);
+    cr_assert_eq(cp_sha256_file_head(path, hex, &size, head, sizeof head, &n, &err), 0);
+    cr_assert_eq(n, 0);
+    cr_assert_eq(size, 0);
+    unlink(path);
+}
