@@ -675,7 +675,7 @@ static void tick_label(const struct cp_mind *d, int pct, double v, int decimals,
 
 struct chartfiles {
     /* names in the private folder */
-    char data[64], line[64], ticks[64], title[64], svg[64], pdf[64], cmds[64];
+    char data[64], line[64], ticks[64], title[64], svg[64], pdf[64], cmds[64], both[64];
 };
 
 static FILE *open_data(const struct cp_plot *p, const char *name, struct cp_err *err)
@@ -827,14 +827,18 @@ static void cmd_hbars_plot(struct cp_buf *c, const struct chartfiles *cf, const 
 
 /*
  * The whole chart: its commands (body, from cmd_begin on) go to a command
- * file that gnuplot loads twice, once with the SVG terminal and once with
- * pdfcairo (reset keeps the terminal and the output), then the
- * acknowledgement; only these few lines go through gnuplot's standard
- * input, which it reads one byte per system call. pdfcairo sizes text at
- * 96 dpi and draws a line of width 1 half a point wide where the SVG's is
- * one pixel (0.75 pt), hence its fontscale (0.75 x 0.75) and linewidth
- * 1.5: both files then show the same sizes. Constant text and numbers
- * only.
+ * file that a second one loads twice, once with the SVG terminal and once
+ * with pdfcairo (reset keeps the terminal and the output). Only the load of
+ * that second file, the closing commands and the acknowledgement go through
+ * gnuplot's standard input: it reads it one byte per system call, with two
+ * signal-mask calls around each byte (three system calls a byte: the 440
+ * bytes a chart once sent that way cost gnuplot about 1 ms). An error in
+ * either drawing stops the loads, not what follows on the standard input:
+ * the output is closed and the acknowledgement reports GPVAL_ERRNO.
+ * pdfcairo sizes text at 96 dpi and draws a line of width 1 half a point
+ * wide where the SVG's is one pixel (0.75 pt), hence its fontscale
+ * (0.75 x 0.75) and linewidth 1.5: both files then show the same sizes.
+ * Constant text and numbers only.
  */
 static int cmd_chart(const struct cp_plot *p, struct cp_buf *out, const struct cp_buf *body,
                      const struct chartfiles *cf, unsigned long seq, struct cp_err *err)
@@ -844,26 +848,31 @@ static int cmd_chart(const struct cp_plot *p, struct cp_buf *out, const struct c
     if (!f)
         return -1;
     fwrite(body->data, 1, body->len, f);
-    if (close_data(f, cf->cmds, err) < 0)
+    if (close_data(f, cf->cmds, err) < 0 || !(f = open_data(p, cf->both, err)))
+        return -1;
+    fprintf(f,
+            "set terminal svg size %d,%d noenhanced font 'DejaVu Sans,11'"
+            " background rgb 'white'\n"
+            "set output '%s'\n"
+            "load '%s'\n"
+            "unset multiplot\n"
+            "unset output\n"
+            "set terminal pdfcairo size %.6fin,%.6fin noenhanced"
+            " font 'DejaVu Sans,11' fontscale 0.5625 linewidth 1.5 butt"
+            " background rgb 'white'\n"
+            "set output '%s'\n"
+            "load '%s'\n",
+            SVG_W, SVG_H, cf->svg, cf->cmds, SVG_W * PX_TO_PT / 72, SVG_H * PX_TO_PT / 72,
+            cf->pdf, cf->cmds);
+    if (close_data(f, cf->both, err) < 0)
         return -1;
     if (cp_buf_addf(out,
-                    "set terminal svg size %d,%d noenhanced font 'DejaVu Sans,11'"
-                    " background rgb 'white'\n"
-                    "set output '%s'\n"
-                    "load '%s'\n"
-                    "unset multiplot\n"
-                    "unset output\n"
-                    "set terminal pdfcairo size %.6fin,%.6fin noenhanced"
-                    " font 'DejaVu Sans,11' fontscale 0.5625 linewidth 1.5 butt"
-                    " background rgb 'white'\n"
-                    "set output '%s'\n"
                     "load '%s'\n"
                     "unset multiplot\n"
                     "unset output\n"
                     "print sprintf('CP_CHART %%d %%d', %lu, GPVAL_ERRNO)\n"
                     "reset errors\n",
-                    SVG_W, SVG_H, cf->svg, cf->cmds, SVG_W * PX_TO_PT / 72,
-                    SVG_H * PX_TO_PT / 72, cf->pdf, cf->cmds, seq) < 0)
+                    cf->both, seq) < 0)
         return cp_err_set(err, CP_EX_SOFTWARE, "memory", NULL, "mémoire insuffisante");
     return 0;
 }
@@ -1640,7 +1649,8 @@ void cp_charts_release(struct cp_charts *c)
 /* Removes data files of chart seq from the private folder. */
 static void drop_files(const struct cp_plot *p, const struct chartfiles *cf)
 {
-    const char *names[] = {cf->data, cf->line, cf->ticks, cf->title, cf->svg, cf->pdf, cf->cmds};
+    const char *names[] = {cf->data, cf->line,  cf->ticks, cf->title,
+                           cf->svg,  cf->pdf,   cf->cmds,  cf->both};
     char path[PATH_MAX];
 
     for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
@@ -1657,6 +1667,7 @@ static void files_for(unsigned long seq, struct chartfiles *cf)
     snprintf(cf->svg, sizeof cf->svg, "c%lu.svg", seq);
     snprintf(cf->pdf, sizeof cf->pdf, "c%lu.pdf", seq);
     snprintf(cf->cmds, sizeof cf->cmds, "c%lu.gp", seq);
+    snprintf(cf->both, sizeof cf->both, "c%lu-2.gp", seq);
 }
 
 /* Waits for chart seq and hands its SVG to a worker (or converts it here
