@@ -273,3 +273,52 @@ char *t_zip_part(const char *path, const char *name)
     zip_close(z);
     return data;
 }
+
+char *t_db_dump(const char *path)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *tables, *rows;
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+
+    cr_assert_not_null(f);
+    /* Read-write: a database a killed run left is recovered on opening. */
+    cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK,
+                 "open %s: %s", path, sqlite3_errmsg(db));
+    sqlite3_busy_timeout(db, 10000);
+    fprintf(f, "user_version|%lld\n", t_sql_int(db, "PRAGMA user_version"));
+    cr_assert_eq(sqlite3_prepare_v2(db,
+                                    "SELECT name, (SELECT count(*) FROM pragma_table_info(name))"
+                                    " FROM sqlite_master WHERE type = 'table'"
+                                    " AND name NOT LIKE 'sqlite_%' ORDER BY name",
+                                    -1, &tables, NULL),
+                 SQLITE_OK);
+    while (sqlite3_step(tables) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(tables, 0);
+        int ncol = sqlite3_column_int(tables, 1);
+        char sql[2048];
+        int n = snprintf(sql, sizeof sql, "SELECT * FROM \"%s\" ORDER BY 1", name);
+
+        for (int c = 2; c <= ncol; c++)
+            n += snprintf(sql + n, sizeof sql - (size_t)n, ",%d", c);
+        cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &rows, NULL), SQLITE_OK, "%s", sql);
+        while (sqlite3_step(rows) == SQLITE_ROW) {
+            fputs(name, f);
+            for (int c = 0; c < ncol; c++) {
+                switch (sqlite3_column_type(rows, c)) {
+                case SQLITE_NULL: fputs("|NULL", f); break;
+                case SQLITE_INTEGER: fprintf(f, "|%lld", sqlite3_column_int64(rows, c)); break;
+                case SQLITE_FLOAT: fprintf(f, "|%.17g", sqlite3_column_double(rows, c)); break;
+                default: fprintf(f, "|'%s'", (const char *)sqlite3_column_text(rows, c)); break;
+                }
+            }
+            fputc('\n', f);
+        }
+        sqlite3_finalize(rows);
+    }
+    sqlite3_finalize(tables);
+    sqlite3_close(db);
+    fclose(f);
+    return out;
+}

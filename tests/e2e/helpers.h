@@ -51,5 +51,9 @@ char *t_zip_part(const char *path, const char *name);
 /* One integer or text from a query (NULL / 0 when no row). */
 long long t_sql_int(sqlite3 *db, const char *sql);
 char *t_sql_text(sqlite3 *db, const char *sql);
+/* Every table of a database, row by row in key order, as text (with its
+ * user_version): two databases with the same contents give the same text.
+ * malloc'ed. */
+char *t_db_dump(const char *path);
 
 #endif

@@ -250,53 +250,6 @@ static void checkpoint(const char *path)
     sqlite3_close(db);
 }
 
-/* Every row of every table, in a canonical order, one line each:
- * "table|v1|v2…" (see the comment at the top for what is compared). */
-static char *dump(const char *path)
-{
-    sqlite3 *db = open_db(path);
-    sqlite3_stmt *tables, *rows;
-    char *out = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&out, &len);
-
-    cr_assert_not_null(f);
-    fprintf(f, "user_version|%lld\n", t_sql_int(db, "PRAGMA user_version"));
-    cr_assert_eq(sqlite3_prepare_v2(db,
-                                    "SELECT name, (SELECT count(*) FROM pragma_table_info(name))"
-                                    " FROM sqlite_master WHERE type = 'table'"
-                                    " AND name NOT LIKE 'sqlite_%' ORDER BY name",
-                                    -1, &tables, NULL),
-                 SQLITE_OK);
-    while (sqlite3_step(tables) == SQLITE_ROW) {
-        const char *name = (const char *)sqlite3_column_text(tables, 0);
-        int ncol = sqlite3_column_int(tables, 1);
-        char sql[2048];
-        int n = snprintf(sql, sizeof sql, "SELECT * FROM \"%s\" ORDER BY 1", name);
-
-        for (int c = 2; c <= ncol; c++)
-            n += snprintf(sql + n, sizeof sql - (size_t)n, ",%d", c);
-        cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &rows, NULL), SQLITE_OK, "%s", sql);
-        while (sqlite3_step(rows) == SQLITE_ROW) {
-            fputs(name, f);
-            for (int c = 0; c < ncol; c++) {
-                switch (sqlite3_column_type(rows, c)) {
-                case SQLITE_NULL: fputs("|NULL", f); break;
-                case SQLITE_INTEGER: fprintf(f, "|%lld", sqlite3_column_int64(rows, c)); break;
-                case SQLITE_FLOAT: fprintf(f, "|%.17g", sqlite3_column_double(rows, c)); break;
-                default: fprintf(f, "|'%s'", (const char *)sqlite3_column_text(rows, c)); break;
-                }
-            }
-            fputc('\n', f);
-        }
-        sqlite3_finalize(rows);
-    }
-    sqlite3_finalize(tables);
-    sqlite3_close(db);
-    fclose(f);
-    return out;
-}
-
 /* Asserts a == b, naming the first line that differs. */
 static void same_text(const char *a, const char *b, const char *when)
 {
@@ -317,7 +270,7 @@ static void same_text(const char *a, const char *b, const char *when)
 
 static void same_db(const char *path, const char *ref, const char *when)
 {
-    char *d = dump(path);
+    char *d = t_db_dump(path);
 
     same_text(d, ref, when);
     free(d);
@@ -565,7 +518,7 @@ Test(crash, ingest_killed_after_each_file_and_at_timed_moments, .init = setup,
     t0 = now_s();
     cr_assert_eq(run(NULL, INGEST_ARGV(db)), 65);
     dur = now_s() - t0;
-    ref = dump(db);
+    ref = t_db_dump(db);
     qdir = path_in("clean/quarantaine");
     check_quarantine(qdir, 1, "clean run");
     free(qdir);
@@ -587,7 +540,7 @@ Test(crash, ingest_killed_after_each_file_and_at_timed_moments, .init = setup,
         /* The unreadable file is the first received: quarantined before its commit. */
         check_quarantine(qdir, 1, when);
         if (n < NFILES)
-            snap[n] = dump(db);
+            snap[n] = t_db_dump(db);
         rerun_ingest(data, inbox, db, when);
         same_db(db, ref, when);
         check_quarantine(qdir, 1, when);
@@ -655,7 +608,7 @@ Test(crash, consolidate_killed_at_timed_moments_is_all_or_nothing, .init = setup
 {
     enum { TIMED = 10 };
     char data[4096], when[128];
-    char *base = make_base(0), *before = dump(base), *ref, *db;
+    char *base = make_base(0), *before = t_db_dump(base), *ref, *db;
     double t0, dur;
     int killed = 0, done = 0;
 
@@ -666,7 +619,7 @@ Test(crash, consolidate_killed_at_timed_moments_is_all_or_nothing, .init = setup
     t0 = now_s();
     cr_assert_eq(run(NULL, CONSOLIDATE_ARGV(db)), 0);
     dur = now_s() - t0;
-    ref = dump(db);
+    ref = t_db_dump(db);
     free(db);
     cr_assert(strcmp(ref, before) != 0);
 
@@ -683,7 +636,7 @@ Test(crash, consolidate_killed_at_timed_moments_is_all_or_nothing, .init = setup
         killed += st == KILLED;
         check_integrity(db, when);
         /* One transaction: nothing of it, or all of it. */
-        d = dump(db);
+        d = t_db_dump(db);
         if (strcmp(d, ref) == 0)
             done++;
         else
@@ -745,7 +698,7 @@ Test(crash, render_killed_at_timed_moments, .init = setup, .fini = teardown, .ti
     t0 = now_s();
     cr_assert_eq(run(NULL, RENDER_ARGV(db, refout)), 0);
     dur = now_s() - t0;
-    ref = dump(db);
+    ref = t_db_dump(db);
     cr_assert_eq(check_outputs(refout, "clean run"), 0);
 
     /* Leftovers of a killed run are removed by the next, even one with
@@ -962,7 +915,7 @@ Test(crash, nightly_killed_at_crash_points_and_timed_moments, .init = setup,
     t0 = now_s();
     cr_assert_eq(run(NULL, NIGHTLY_ARGV()), 0);
     dur = now_s() - t0;
-    ref = dump(db);
+    ref = t_db_dump(db);
     check_inbox_done("clean run");
     check_quarantine(qdir, 1, "clean run");
     check_archive(archive, 1, "clean run");

@@ -155,52 +155,6 @@ static void make_inbox(const char *inbox)
              NULL, NULL);
 }
 
-/* Every row of every table, in a canonical order, one line each. */
-static char *dump(const char *path)
-{
-    sqlite3 *db;
-    sqlite3_stmt *tables, *rows;
-    char *out = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&out, &len);
-
-    cr_assert_not_null(f);
-    cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    cr_assert_eq(sqlite3_prepare_v2(db,
-                                    "SELECT name, (SELECT count(*) FROM pragma_table_info(name))"
-                                    " FROM sqlite_master WHERE type = 'table'"
-                                    " AND name NOT LIKE 'sqlite_%' ORDER BY name",
-                                    -1, &tables, NULL),
-                 SQLITE_OK);
-    while (sqlite3_step(tables) == SQLITE_ROW) {
-        const char *name = (const char *)sqlite3_column_text(tables, 0);
-        int ncol = sqlite3_column_int(tables, 1);
-        char sql[2048];
-        int k = snprintf(sql, sizeof sql, "SELECT * FROM \"%s\" ORDER BY 1", name);
-
-        for (int c = 2; c <= ncol; c++)
-            k += snprintf(sql + k, sizeof sql - (size_t)k, ",%d", c);
-        cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &rows, NULL), SQLITE_OK, "%s", sql);
-        while (sqlite3_step(rows) == SQLITE_ROW) {
-            fputs(name, f);
-            for (int c = 0; c < ncol; c++) {
-                switch (sqlite3_column_type(rows, c)) {
-                case SQLITE_NULL: fputs("|NULL", f); break;
-                case SQLITE_INTEGER: fprintf(f, "|%lld", sqlite3_column_int64(rows, c)); break;
-                case SQLITE_FLOAT: fprintf(f, "|%.17g", sqlite3_column_double(rows, c)); break;
-                default: fprintf(f, "|'%s'", (const char *)sqlite3_column_text(rows, c)); break;
-                }
-            }
-            fputc('\n', f);
-        }
-        sqlite3_finalize(rows);
-    }
-    sqlite3_finalize(tables);
-    sqlite3_close(db);
-    fclose(f);
-    return out;
-}
-
 /* What one run of ingest shows. */
 struct outcome {
     int status;
@@ -278,7 +232,7 @@ Test(ingest_ahead, read_ahead_gives_what_reading_alone_gives, .timeout = 300)
         snprintf(q[m], sizeof q[m], "%s/q%d", dir, m);
         ingest(db[m], q[m], inbox, m == 0, &first[m]);
         ingest(db[m], q[m], inbox, m == 0, &again[m]);
-        d[m] = dump(db[m]);
+        d[m] = t_db_dump(db[m]);
         snprintf(cmd, sizeof cmd, "cd '%s' && for f in *; do echo \"== $f\"; cat \"$f\"; done",
                  q[m]);
         qlist[m] = t_slurp_cmd(cmd);
