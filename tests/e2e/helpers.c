@@ -322,3 +322,20 @@ char *t_db_dump(const char *path)
     fclose(f);
     return out;
 }
+
+void t_write(const char *path, const void *data, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+
+    cr_assert_not_null(f, "cannot create %s", path);
+    cr_assert_eq(fwrite(data, 1, n, f), n, "%s", path);
+    cr_assert_eq(fclose(f), 0, "%s", path);
+}
+
+void t_write_in(const char *dir, const char *name, const char *text)
+{
+    char path[1024];
+
+    cr_assert_lt((size_t)snprintf(path, sizeof path, "%s/%s", dir, name), sizeof path);
+    t_write(path, text, strlen(text));
+}

@@ -36,6 +36,10 @@ int t_ingest_sample(const char *db_path, const char *qdir);
 /* Ingests one file or folder. */
 int t_ingest(const char *db_path, const char *qdir, const char *path);
 
+/* Writes n bytes to path (created or truncated), and text to dir/name; the
+ * test fails when it cannot. */
+void t_write(const char *path, const void *data, size_t n);
+void t_write_in(const char *dir, const char *name, const char *text);
 /* A whole file (NUL-terminated; *n its length when n is not NULL), or what a
  * shell command prints; the test fails when it cannot be read. */
 char *t_slurp(const char *path, size_t *n);

@@ -16,14 +16,6 @@
 #include "common/db.h"
 #include "tests/e2e/helpers.h"
 
-static void write_bytes(const char *path, const void *p, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    cr_assert_not_null(f);
-    cr_assert_eq(fwrite(p, 1, n, f), n);
-    cr_assert_eq(fclose(f), 0);
-}
-
 /* A zip whose entries are given as (name, data, size) triples. */
 static void write_zip(const char *path, const char *const *names, const void *const *data,
                       const size_t *sizes, int n)
@@ -134,7 +126,7 @@ Test(hostile_inbox, every_bad_file_is_refused_fast_and_the_good_one_kept, .timeo
     /* The good file. */
     snprintf(p, sizeof p, "%s/bon.csv", inbox);
     const char good[] = "signataire;periode;indicateur;valeur\n31D;2022-S1;RSA_CER;1234\n";
-    write_bytes(p, good, strlen(good));
+    t_write(p, good, strlen(good));
 
     /* Zip bomb: 300 MB of XML white space in one entry, ~300 KB compressed,
      * streamed into the archive so the test itself stays small. */
@@ -178,20 +170,20 @@ Test(hostile_inbox, every_bad_file_is_refused_fast_and_the_good_one_kept, .timeo
         n = fread(buf, 1, sizeof buf, f);
         fclose(f);
         snprintf(p, sizeof p, "%s/tronque.xlsx", inbox);
-        write_bytes(p, buf, n / 2);
+        t_write(p, buf, n / 2);
     }
     /* NUL bytes in a CSV. */
     {
         const char nul[] = "signataire;periode;indicateur;valeur\n31D;2022-S1;RSA_CER;1\0\0\0\n";
         snprintf(p, sizeof p, "%s/nul.csv", inbox);
-        write_bytes(p, nul, sizeof nul - 1);
+        t_write(p, nul, sizeof nul - 1);
     }
     /* Unterminated quote. */
     {
         const char quote[] = "signataire;periode;indicateur;valeur\n31D;2022-S1;\"RSA_CER;1\n"
                              "31D;2022-S1;RSA_CER;2\n";
         snprintf(p, sizeof p, "%s/guillemet.csv", inbox);
-        write_bytes(p, quote, strlen(quote));
+        t_write(p, quote, strlen(quote));
     }
     /* A 5 MB field. */
     {
@@ -202,7 +194,7 @@ Test(hostile_inbox, every_bad_file_is_refused_fast_and_the_good_one_kept, .timeo
         memset(big + 20, 'x', n);
         memcpy(big + 20 + n, "\";2021\n", 7);
         snprintf(p, sizeof p, "%s/champ.csv", inbox);
-        write_bytes(p, big, n + 27);
+        t_write(p, big, n + 27);
         free(big);
     }
 

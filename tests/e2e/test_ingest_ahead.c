@@ -21,23 +21,6 @@
 #include "tests/e2e/helpers.h"
 #include "tests/unit/wbtest.h"
 
-static void write_bytes(const char *path, const void *p, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-
-    cr_assert_not_null(f, "%s", path);
-    cr_assert_eq(fwrite(p, 1, n, f), n);
-    cr_assert_eq(fclose(f), 0);
-}
-
-static void write_text(const char *dir, const char *name, const char *text)
-{
-    char p[600];
-
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    write_bytes(p, text, strlen(text));
-}
-
 /* The inbox folder of files written by the test. */
 static void make_inbox(const char *inbox)
 {
@@ -51,7 +34,7 @@ static void make_inbox(const char *inbox)
     /* The same bytes as a sample file, under another name. */
     s = t_slurp(t_src("data/sample/20210726-203717_Indicateurs Ariège - 2021S1_v2.csv"), &n);
     snprintf(p, sizeof p, "%s/copie.csv", inbox);
-    write_bytes(p, s, n);
+    t_write(p, s, n);
     free(s);
 
     /* Above the read-ahead size: one figure repeated, 1.3 MB. */
@@ -64,7 +47,7 @@ static void make_inbox(const char *inbox)
         cp_buf_adds(&b, "31D;2022-S1;RSA_CER;1235\n"); /* a conflict at the end */
         cp_buf_adds(&b, "31D;2022-S1;RSA_ORIENTES;99\n");
         snprintf(p, sizeof p, "%s/grand.csv", inbox);
-        write_bytes(p, b.data, b.len);
+        t_write(p, b.data, b.len);
         cp_buf_release(&b);
     }
 
@@ -86,7 +69,7 @@ static void make_inbox(const char *inbox)
             cp_buf_addf(&b, "31D;%s;%s;1;2;3;4;5;6;7;8;9;10;11;12\n", periods[i % 4], comment);
         cr_assert_lt(b.len, 1u << 20);
         snprintf(p, sizeof p, "%s/commentaires.csv", inbox);
-        write_bytes(p, b.data, b.len);
+        t_write(p, b.data, b.len);
         cp_buf_release(&b);
         free(comment);
     }
@@ -118,22 +101,22 @@ static void make_inbox(const char *inbox)
     }
 
     /* Bad files. */
-    write_text(inbox, "vide.csv", "");
-    write_text(inbox, "ancien.xls", "\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1 et la suite");
-    write_text(inbox, "document.pdf", "%PDF-1.4\n%...\n");
-    write_text(inbox, "guillemet.csv",
+    t_write_in(inbox, "vide.csv", "");
+    t_write_in(inbox, "ancien.xls", "\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1 et la suite");
+    t_write_in(inbox, "document.pdf", "%PDF-1.4\n%...\n");
+    t_write_in(inbox, "guillemet.csv",
                "signataire;periode;indicateur;valeur\n31D;2022-S1;\"RSA_CER;1\n");
-    write_text(inbox, "sans-entete.csv", "a;b;c\n1;2;3\n");
-    write_text(inbox, "remontee.csv", "#calpae-rollup;1\n#region;76\nn'importe quoi\n");
+    t_write_in(inbox, "sans-entete.csv", "a;b;c\n1;2;3\n");
+    t_write_in(inbox, "remontee.csv", "#calpae-rollup;1\n#region;76\nn'importe quoi\n");
     {
         static const char nul[] =
             "signataire;periode;indicateur;valeur\n31D;2022-S1;RSA_CER;1\0\0\n";
         snprintf(p, sizeof p, "%s/nul.csv", inbox);
-        write_bytes(p, nul, sizeof nul - 1);
+        t_write(p, nul, sizeof nul - 1);
     }
     s = t_slurp(t_src("data/sample/20210728-041226_export_66D_2021S1.xlsx"), &n);
     snprintf(p, sizeof p, "%s/tronque.xlsx", inbox);
-    write_bytes(p, s, n / 2);
+    t_write(p, s, n / 2);
     free(s);
     /* Good rows and bad ones, in a workbook. */
     snprintf(p, sizeof p, "%s/lignes.xlsx", inbox);

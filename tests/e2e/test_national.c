@@ -102,23 +102,6 @@ static const char bretagne_reception[] =
     "indicateurs-bretagne-departements-2022S1.csv;2022-07-12T09:30:00\n"
     "indicateurs-bretagne-metropoles-region-2022S1.csv;2022-07-20T14:00:00\n";
 
-static void spit(const char *path, const char *data, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-
-    cr_assert_not_null(f, "cannot create %s", path);
-    cr_assert_eq(fwrite(data, 1, n, f), n);
-    cr_assert_eq(fclose(f), 0);
-}
-
-static void spits(const char *d, const char *name, const char *text)
-{
-    char p[1024];
-
-    snprintf(p, sizeof p, "%s/%s", d, name);
-    spit(p, text, strlen(text));
-}
-
 static void consolidate(const char *db)
 {
     struct cp_consolidate_opts co = {0};
@@ -149,7 +132,7 @@ static void region_rollup(const char *db, const char *region)
     snprintf(from, sizeof from, "%s/%s/2022-S1/%s", out, region, name);
     snprintf(to, sizeof to, "%s/%s", remontees, name);
     s = t_slurp(from, &n);
-    spit(to, s, n);
+    t_write(to, s, n);
     free(s);
 }
 
@@ -166,9 +149,9 @@ static void setup(void)
     snprintf(remontees, sizeof remontees, "%s/remontees", dir);
     cr_assert_eq(mkdir(inbox53, 0755), 0);
     cr_assert_eq(mkdir(remontees, 0755), 0);
-    spits(inbox53, "indicateurs-bretagne-departements-2022S1.csv", bretagne_d);
-    spits(inbox53, "indicateurs-bretagne-metropoles-region-2022S1.csv", bretagne_mr);
-    spits(inbox53, "reception.csv", bretagne_reception);
+    t_write_in(inbox53, "indicateurs-bretagne-departements-2022S1.csv", bretagne_d);
+    t_write_in(inbox53, "indicateurs-bretagne-metropoles-region-2022S1.csv", bretagne_mr);
+    t_write_in(inbox53, "reception.csv", bretagne_reception);
 
     /* A: every signatory in one database. */
     snprintf(all_db, sizeof all_db, "%s/all.db", dir);
@@ -537,8 +520,8 @@ Test(national, rerender_only_when_a_rollup_changes)
     p = cp_buf_detach(&newer);
     snprintf(dst, sizeof dst, "%s/remontees2", dir);
     cr_assert_eq(mkdir(dst, 0755), 0);
-    spits(dst, "rollup-53-2022-S1-v2.csv", p);
-    spits(dst, "reception.csv", "fichier;recu_le\nrollup-53-2022-S1-v2.csv;2030-01-01T08:00:00\n");
+    t_write_in(dst, "rollup-53-2022-S1-v2.csv", p);
+    t_write_in(dst, "reception.csv", "fichier;recu_le\nrollup-53-2022-S1-v2.csv;2030-01-01T08:00:00\n");
     free(p);
     snprintf(q, sizeof q, "%s/q-nat2", dir);
     cr_assert_eq(t_ingest(nat_db, q, dst), 0);

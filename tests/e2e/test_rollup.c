@@ -56,15 +56,6 @@ static void teardown(void)
 
 TestSuite(rollup, .init = setup, .fini = teardown, .timeout = 240);
 
-static void spit(const char *path, const char *data, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-
-    cr_assert_not_null(f, "cannot create %s", path);
-    cr_assert_eq(fwrite(data, 1, n, f), n);
-    cr_assert_eq(fclose(f), 0);
-}
-
 /* Where the checksum line starts (the start of the last line). */
 static size_t last_line(const char *s, size_t n)
 {
@@ -113,7 +104,7 @@ static int ingest_new(const char *tag, const char *data, size_t n, char *dbp, si
     snprintf(path, sizeof path, "%s/rollup-76-2022-S1.csv", sub);
     snprintf(q, sizeof q, "%s/q-%s", dir, tag);
     snprintf(dbp, dbn, "%s/nat-%s.db", dir, tag);
-    spit(path, data, n);
+    t_write(path, data, n);
     return t_ingest(dbp, q, path);
 }
 
@@ -326,11 +317,11 @@ Test(rollup, with_bom_accepted_and_newer_replaces_older)
     snprintf(sub, sizeof sub, "%s/in-two", dir);
     cr_assert_eq(mkdir(sub, 0755), 0);
     snprintf(path, sizeof path, "%s/a-rollup-76-2022-S1.csv", sub);
-    spit(path, bom, strlen(bom));
+    t_write(path, bom, strlen(bom));
     snprintf(path, sizeof path, "%s/b-rollup-76-2022-S1.csv", sub);
-    spit(path, sealed, strlen(sealed));
+    t_write(path, sealed, strlen(sealed));
     snprintf(path, sizeof path, "%s/reception.csv", sub);
-    spit(path,
+    t_write(path,
          "fichier;recu_le\nb-rollup-76-2022-S1.csv;2022-09-02T10:00:00\n"
          "a-rollup-76-2022-S1.csv;2022-09-01T10:00:00\n",
          strlen("fichier;recu_le\nb-rollup-76-2022-S1.csv;2022-09-02T10:00:00\n"
